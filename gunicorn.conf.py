@@ -1,0 +1,21 @@
+"""gunicorn settings: one process with threads, on loopback unless HOST says.
+
+HOST and PORT set the address (default 127.0.0.1:3000); THREADS sets the
+thread count (default 8).
+"""
+
+import os
+
+_host = os.environ.get("HOST", "127.0.0.1")
+_port = os.environ.get("PORT", "3000")
+
+# An IPv6 address such as ::1 needs brackets before the port.
+bind = [f"[{_host}]:{_port}" if ":" in _host else f"{_host}:{_port}"]
+workers = 1
+worker_class = "gthread"
+threads = int(os.environ.get("THREADS", "8"))
+timeout = 30
+graceful_timeout = 10
+accesslog = "-"
+errorlog = "-"
+loglevel = "info"

@@ -1,0 +1,31 @@
+"""Phone-number inventory for voice campaigns, served as a JSON API."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+
+from . import clients, health
+from .config import load_config
+from .extensions import api, db, migrate
+from .phones.views import blp as phones_blp
+
+MIGRATIONS_DIRECTORY = os.path.join(os.path.dirname(__file__), os.pardir, "migrations")
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Create the standalone service."""
+    app = Flask(__name__, instance_relative_config=True)
+    load_config(app, test_config)
+    app.json.sort_keys = False
+    app.json.ensure_ascii = False
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.abspath(MIGRATIONS_DIRECTORY))
+    clients.init_app(app)
+    api.init_app(app)
+    api.register_blueprint(phones_blp)
+    app.register_blueprint(health.blp)
+    return app

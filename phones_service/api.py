@@ -1,0 +1,99 @@
+"""flask-smorest `Api` and `Blueprint` with the service's error handling.
+
+Every error, including Flask's own 404, 405 and 413 and a malformed JSON
+body, is answered in flask-smorest's JSON format with a `message`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, NoReturn
+
+import flask_smorest
+from flask import Request
+from webargs import core
+from webargs.flaskparser import FlaskParser, is_json_request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+
+log = logging.getLogger(__name__)
+
+_MESSAGES = {
+    400: "The request is malformed.",
+    404: "Not found: check the URL and the uuid.",
+    413: "The request body is too large.",
+    422: "The request is invalid: see `errors` for each field.",
+    500: "Internal server error; the service logged the details.",
+}
+
+
+class Api(flask_smorest.Api):
+    """Api whose error payloads always carry a message."""
+
+    def handle_http_exception(self, error: HTTPException) -> Any:
+        payload, code, headers = super().handle_http_exception(error)
+        payload.setdefault("message", _MESSAGES.get(code) or error.description)
+        if isinstance(error, MethodNotAllowed) and error.valid_methods:
+            headers = {**headers, "Allow": ", ".join(error.valid_methods)}
+        data = getattr(error, "data", None) or {}
+        payload.update(data.get("extra", {}))
+        return payload, code, headers
+
+
+def _reject_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+class JSONParser(FlaskParser):
+    """Parser that accepts only well-formed, standard JSON bodies.
+
+    Query strings follow the schema's `unknown` setting instead of webargs'
+    default of dropping unknown parameters, so a misspelt filter is an error.
+    """
+
+    DEFAULT_UNKNOWN_BY_LOCATION = {
+        **FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION,
+        "query": None,
+        "querystring": None,
+    }
+
+    def _raw_load_json(self, req: Request) -> Any:
+        body = req.get_data(cache=True)
+        if not is_json_request(req):
+            if body:
+                flask_smorest.abort(
+                    415,
+                    message="Send the body as JSON, with the header "
+                    "Content-Type: application/json.",
+                )
+            return core.missing
+
+        try:
+            return json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
+        except (ValueError, RecursionError) as error:
+            reason = _json_error_reason(error)
+        flask_smorest.abort(
+            400,
+            message=f"Invalid JSON body: {reason}.",
+            errors={"json": ["Invalid JSON body."]},
+        )
+
+
+def _json_error_reason(error: Exception) -> str:
+    # Reasons never quote the body, which may hold a password.
+    if isinstance(error, json.JSONDecodeError):
+        return f"{error.msg} at line {error.lineno} column {error.colno}"
+    if isinstance(error, UnicodeDecodeError):
+        return "the body is not UTF-8"
+    if isinstance(error, RecursionError):
+        return "nested too deeply"
+    message = str(error)
+    if message.endswith("is not valid JSON"):
+        return message
+    return "a number is too large"
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """Blueprint that parses bodies with JSONParser."""
+
+    ARGUMENTS_PARSER = JSONParser()

@@ -1,0 +1,107 @@
+"""SQLAlchemy engine and per-request sessions, without Flask-SQLAlchemy.
+
+The service keeps its own engine so that a host application with its own
+database extension can mount the phones API beside it without conflicts.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, current_app, g
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from .models import Base
+
+log = logging.getLogger(__name__)
+
+# Execution option that makes a SQLite transaction start with BEGIN IMMEDIATE.
+# A deferred transaction that reads and then writes cannot wait for a
+# concurrent writer (SQLite answers SQLITE_BUSY at once, whatever the busy
+# timeout), so every write transaction takes the write lock up front.
+WRITE_TRANSACTION = {"phones_write": True}
+
+
+class Database:
+    """Engine and session factory bound to one Flask app."""
+
+    metadata = Base.metadata
+
+    def __init__(self, app: Flask | None = None) -> None:
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        url = app.config["PHONES_DATABASE_URL"]
+        engine = create_database_engine(url, app.config["PHONES_SQLITE_BUSY_TIMEOUT"])
+        app.extensions["phones_database"] = _State(engine)
+        app.teardown_appcontext(_close_session)
+        log.info("database: %s", engine.url.render_as_string(hide_password=True))
+
+    @property
+    def engine(self) -> Engine:
+        return _state().engine
+
+    def get_engine(self) -> Engine:
+        return self.engine
+
+    @property
+    def session(self) -> Session:
+        """Return the session of the current app context, opening one if needed."""
+        session = g.get("phones_session")
+        if session is None:
+            session = g.phones_session = _state().sessionmaker()
+        return session
+
+
+class _State:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.sessionmaker = sessionmaker(engine, expire_on_commit=False)
+
+
+def _state() -> _State:
+    return current_app.extensions["phones_database"]
+
+
+def _close_session(exc: BaseException | None) -> None:
+    session = g.pop("phones_session", None)
+    if session is not None:
+        session.close()
+
+
+def create_database_engine(url: str, busy_timeout: float = 15) -> Engine:
+    """Create an engine, with SQLite set up for concurrent gunicorn threads."""
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True)
+
+    engine = create_engine(
+        url, connect_args={"timeout": busy_timeout, "check_same_thread": False}
+    )
+    _configure_sqlite(engine, busy_timeout)
+    return engine
+
+
+def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control from the sqlite3 module, so that BEGIN is
+        # issued below and its kind chosen per transaction.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+        # FULL syncs the WAL on every commit, so an acknowledged write
+        # survives a power cut, not only a crash of the process.
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection: Any) -> None:
+        if connection.get_execution_options().get("phones_write"):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            connection.exec_driver_sql("BEGIN")

@@ -1,0 +1,139 @@
+"""Tables of the phones service.
+
+Every table name starts with `phones_`, so the tables can live in a host
+application's database beside its own.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+PHONE_TYPES = ("private", "shared", "ordered")
+PHONE_STATUSES = ("active", "pending", "inactive")
+SIP_PROTOCOLS = ("udp", "tcp", "tls")
+NAME_MAX_LENGTH = 120
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """Return the current UTC time, truncated to the milliseconds the API shows."""
+    now = datetime.now(timezone.utc)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetime, also on SQLite, which stores no offset."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where UTC is required")
+        value = value.astimezone(timezone.utc)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Client(Base):
+    """Account that owns phones."""
+
+    __tablename__ = "phones_clients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> CheckConstraint:
+    quoted = ", ".join(f"'{value}'" for value in values)
+    return CheckConstraint(f"{column} IN ({quoted})", name=column)
+
+
+class Phone(Base):
+    """Phone number registered by a client."""
+
+    __tablename__ = "phones_numbers"
+    __table_args__ = (
+        UniqueConstraint("client_id", "number", name="uq_phones_numbers_client_number"),
+        Index("ix_phones_numbers_client_created", "client_id", "created_at", "uuid"),
+        _one_of("type", PHONE_TYPES),
+        _one_of("status", PHONE_STATUSES),
+        _one_of("sip_trunk_protocol", SIP_PROTOCOLS),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True, default=uuid.uuid4)
+    client_id: Mapped[int] = mapped_column(
+        ForeignKey("phones_clients.id", ondelete="CASCADE")
+    )
+    name: Mapped[str | None] = mapped_column(String(NAME_MAX_LENGTH))
+    # E.164: a plus sign and at most 15 digits.
+    number: Mapped[str] = mapped_column(String(16))
+    country_code: Mapped[str | None] = mapped_column(String(2))
+    reference_id: Mapped[str | None] = mapped_column(String(255))
+    type: Mapped[str] = mapped_column(String(16), default="private")
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    provider: Mapped[str | None] = mapped_column(String(64))
+    sms_enabled: Mapped[bool] = mapped_column(default=False)
+    fallback_destination: Mapped[str | None] = mapped_column(String(16))
+    server_url: Mapped[str | None] = mapped_column(String(2048))
+    server_region: Mapped[str | None] = mapped_column(String(64))
+    hooks: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    sip_trunk: Mapped[str | None] = mapped_column(String(255))
+    sip_trunk_user: Mapped[str | None] = mapped_column(String(255))
+    # Fernet token of the password, never the plaintext.
+    sip_trunk_password_token: Mapped[str | None] = mapped_column(Text)
+    sip_trunk_protocol: Mapped[str] = mapped_column(String(8), default="udp")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    client: Mapped[Client] = relationship(lazy="joined", innerjoin=True)
+
+    @property
+    def client_uuid(self) -> uuid.UUID:
+        return self.client.uuid
+
+    @property
+    def has_sip_trunk_password(self) -> bool:
+        return self.sip_trunk_password_token is not None

@@ -1,0 +1,1 @@
+"""Phones resource: views, schemas and repository."""

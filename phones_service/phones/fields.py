@@ -1,0 +1,207 @@
+"""Marshmallow fields and validators for phone attributes."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from typing import Any
+
+from marshmallow import ValidationError, fields, missing as missing_, validate
+
+from ..numbers import PhoneNumberError, normalize_region
+
+MASK = "••••••••"
+PARAMETERS_MAX_BYTES = 8 * 1024
+HOOKS_MAX_ITEMS = 20
+URL_MAX_LENGTH = 2048
+
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_HOOK_NAME = re.compile(r"^on_[a-z][a-z0-9_]{0,62}$")
+
+
+class Text(fields.String):
+    """String with surrounding whitespace stripped and control characters rejected."""
+
+    def __init__(self, max_length: int, **kwargs: Any) -> None:
+        super().__init__(validate=validate.Length(min=1, max=max_length), **kwargs)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if _CONTROL_CHARACTERS.search(text):
+            raise ValidationError("Must not contain control characters.")
+        return text
+
+
+class Secret(fields.String):
+    """Write-only string whose errors never quote the value."""
+
+    def __init__(self, max_length: int, **kwargs: Any) -> None:
+        super().__init__(load_only=True, **kwargs)
+        self.max_length = max_length
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+        if not isinstance(value, str):
+            raise ValidationError("Not a valid string.")
+        if not value:
+            raise ValidationError("Must not be empty; send null to remove it.")
+        if len(value) > self.max_length:
+            raise ValidationError(f"Longer than {self.max_length} characters.")
+        if _CONTROL_CHARACTERS.search(value):
+            raise ValidationError("Must not contain control characters.")
+        return value
+
+
+class StrictBoolean(fields.Boolean):
+    """JSON `true` or `false` only: no 1, "yes" or "true" strings."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise ValidationError("Not a valid boolean; send true or false.")
+        return value
+
+
+class ServerAssigned(fields.Field):
+    """Field that a client may not send: any value is rejected."""
+
+    def __init__(self, reason: str, **kwargs: Any) -> None:
+        super().__init__(load_only=True, **kwargs)
+        self.reason = reason
+
+    def deserialize(self, value: Any, attr: Any = None, data: Any = None, **kw: Any):
+        if value is missing_:
+            return missing_
+        raise ValidationError(self.reason)
+
+
+class CountryCode(fields.String):
+    """ISO 3166-1 alpha-2 region code, upper-cased."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return normalize_region(text.strip())
+        except PhoneNumberError as error:
+            raise ValidationError(str(error)) from error
+
+
+class SipHost(fields.String):
+    """Host name, IPv4 or IPv6 address, with an optional port."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        return normalize_sip_host(text)
+
+
+class JsonObject(fields.Dict):
+    """JSON object whose serialised size is bounded."""
+
+    def __init__(self, max_bytes: int, **kwargs: Any) -> None:
+        super().__init__(keys=fields.String(), **kwargs)
+        self.max_bytes = max_bytes
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> dict:
+        result = super()._deserialize(value, attr, data, **kwargs)
+        size = len(json.dumps(result, separators=(",", ":")).encode())
+        if size > self.max_bytes:
+            raise ValidationError(
+                f"Is {size} bytes as JSON; the limit is {self.max_bytes} bytes."
+            )
+        return result
+
+
+def url_field(schemes: set[str], **kwargs: Any) -> fields.String:
+    """Return an absolute URL field limited to `schemes`."""
+    listed = ", ".join(sorted(schemes))
+    return fields.String(
+        validate=[
+            validate.Length(max=URL_MAX_LENGTH),
+            validate.URL(
+                schemes=schemes,
+                require_tld=False,
+                error=f"Not a valid absolute URL with scheme {listed}.",
+            ),
+        ],
+        **kwargs,
+    )
+
+
+def validate_hooks(hooks: dict[str, str]) -> None:
+    if len(hooks) > HOOKS_MAX_ITEMS:
+        raise ValidationError(f"At most {HOOKS_MAX_ITEMS} hooks are allowed.")
+    for name in hooks:
+        if not _HOOK_NAME.match(name):
+            raise ValidationError(
+                f"Hook name {name[:64]!r} is invalid; use on_ followed by lower-case "
+                "letters, digits and underscores, such as on_call_end."
+            )
+
+
+def hooks_field(**kwargs: Any) -> fields.Dict:
+    return fields.Dict(
+        keys=fields.String(),
+        values=url_field({"http", "https"}),
+        validate=validate_hooks,
+        **kwargs,
+    )
+
+
+def normalize_sip_host(text: str) -> str:
+    """Return `text` as a canonical host[:port], or raise ValidationError."""
+    if not text or len(text) > 255:
+        raise ValidationError("Must be 1 to 255 characters long.")
+    if "://" in text or text.lower().startswith(("sip:", "sips:")):
+        raise ValidationError(
+            "Give only a host name or IP address with an optional port, "
+            "such as sip.example.com or 203.0.113.10:5060, without a scheme."
+        )
+    host, port = _split_port(text)
+    return _canonical_host(host) + (f":{port}" if port is not None else "")
+
+
+def _split_port(text: str) -> tuple[str, int | None]:
+    if text.startswith("["):
+        host, bracket, rest = text[1:].partition("]")
+        if not bracket or (rest and not rest.startswith(":")):
+            raise ValidationError("Invalid bracketed IPv6 address.")
+        _ip_address(host, version=6)
+        return f"[{host}]", _port(rest[1:]) if rest else None
+    if text.count(":") > 1:
+        return _ip_address(text, version=6), None
+    host, colon, port = text.partition(":")
+    return host, _port(port) if colon else None
+
+
+def _port(text: str) -> int:
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise ValidationError("The port must be a number from 1 to 65535.")
+    return int(text)
+
+
+def _ip_address(text: str, version: int) -> str:
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        address = None
+    if address is None or address.version != version:
+        raise ValidationError(f"Invalid IPv{version} address.")
+    return str(address)
+
+
+def _canonical_host(host: str) -> str:
+    if host.startswith("["):
+        return "[" + str(ipaddress.ip_address(host[1:-1])) + "]"
+    if ":" in host:
+        return host
+    if re.fullmatch(r"[0-9.]+", host):
+        return _ip_address(host, version=4)
+    name = host.lower().removesuffix(".")
+    labels = name.split(".")
+    if len(name) > 253 or not all(_HOST_LABEL.match(label) for label in labels):
+        raise ValidationError(
+            "Not a valid host name; use letters, digits, hyphens and dots, "
+            "such as sip.example.com."
+        )
+    return name
+

@@ -1,0 +1,186 @@
+"""Database access for phones, scoped to one client.
+
+This is the only module that reads or writes phones through a session, so
+every query here filters on the client that the repository was made for.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..crypto import SecretBox
+from ..database import WRITE_TRANSACTION
+from ..models import Client, Phone, utcnow
+from ..numbers import search_digits
+
+log = logging.getLogger(__name__)
+
+# Request fields that map onto the server columns.
+_SERVER_FIELDS = {"url": "server_url", "region": "server_region"}
+
+
+class DuplicateNumberError(Exception):
+    """The client already has a phone with this number."""
+
+    def __init__(self, number: str, existing_uuid: uuid.UUID) -> None:
+        super().__init__(number)
+        self.number = number
+        self.existing_uuid = existing_uuid
+
+
+@dataclass(frozen=True)
+class PhonePage:
+    phones: list[Phone]
+    total: int
+
+
+class PhoneRepository:
+    """Phones of one client."""
+
+    def __init__(self, session: Session, client: Client, secrets: SecretBox) -> None:
+        self.session = session
+        self.client = client
+        self.secrets = secrets
+
+    def list(
+        self, *, search: str | None, status: str | None, page: int, limit: int
+    ) -> PhonePage:
+        """Return one page, newest first, ties broken by uuid."""
+        conditions = [Phone.client_id == self.client.id]
+        if status is not None:
+            conditions.append(Phone.status == status)
+        if search:
+            conditions.append(_search_condition(search))
+
+        total = self.session.scalar(
+            select(func.count()).select_from(Phone).where(*conditions)
+        )
+        query = (
+            select(Phone)
+            .where(*conditions)
+            .order_by(Phone.created_at.desc(), Phone.uuid.desc())
+            .offset((page - 1) * limit)
+            .limit(limit)
+        )
+        phones = list(self.session.scalars(query))
+        self.session.rollback()
+        return PhonePage(phones=phones, total=total or 0)
+
+    def get(self, phone_uuid: uuid.UUID) -> Phone | None:
+        phone = self._find(Phone.uuid == phone_uuid)
+        self.session.rollback()
+        return phone
+
+    def add(self, fields: dict[str, Any]) -> Phone:
+        """Store a new phone; raise DuplicateNumberError if the number exists."""
+        self._begin_write()
+        existing = self._find(Phone.number == fields["number"])
+        if existing is not None:
+            self.session.rollback()
+            raise DuplicateNumberError(existing.number, existing.uuid)
+
+        now = utcnow()
+        phone = Phone(client=self.client, created_at=now, updated_at=now)
+        self._apply(phone, fields)
+        self.session.add(phone)
+        try:
+            self.session.commit()
+        except IntegrityError:
+            # A concurrent request stored the same number since the check above.
+            self.session.rollback()
+            existing = self._find(Phone.number == fields["number"])
+            self.session.rollback()
+            if existing is None:
+                raise
+            raise DuplicateNumberError(existing.number, existing.uuid) from None
+        log.info("phone registered: uuid=%s client=%s", phone.uuid, self.client.uuid)
+        return phone
+
+    def update(self, phone_uuid: uuid.UUID, changes: dict[str, Any]) -> Phone | None:
+        """Apply `changes` and move `updated_at`; return None if not found."""
+        self._begin_write()
+        phone = self._find(Phone.uuid == phone_uuid)
+        if phone is None:
+            self.session.rollback()
+            return None
+
+        if self._apply(phone, changes):
+            # Moves even when two updates fall in the same millisecond.
+            phone.updated_at = max(utcnow(), phone.updated_at + timedelta(milliseconds=1))
+        self.session.commit()
+        return phone
+
+    def delete(self, phone_uuid: uuid.UUID) -> bool:
+        """Delete the phone; return False if it was not found."""
+        self._begin_write()
+        phone = self._find(Phone.uuid == phone_uuid)
+        if phone is None:
+            self.session.rollback()
+            return False
+
+        self.session.delete(phone)
+        self.session.commit()
+        log.info("phone deleted: uuid=%s client=%s", phone_uuid, self.client.uuid)
+        return True
+
+    def sip_trunk_password(self, phone: Phone) -> str | None:
+        """Return the decrypted SIP password, for callers inside the process."""
+        if phone.sip_trunk_password_token is None:
+            return None
+        return self.secrets.decrypt(phone.sip_trunk_password_token)
+
+    def _find(self, *conditions: Any) -> Phone | None:
+        query = select(Phone).where(Phone.client_id == self.client.id, *conditions)
+        return self.session.scalars(query).one_or_none()
+
+    def _begin_write(self) -> None:
+        self.session.rollback()
+        self.session.connection(execution_options=WRITE_TRANSACTION)
+
+    def _apply(self, phone: Phone, fields: dict[str, Any]) -> bool:
+        """Copy request fields onto `phone`; return whether anything changed."""
+        changed = False
+        for name, value in _columns(fields, self.secrets).items():
+            if getattr(phone, name) != value:
+                setattr(phone, name, value)
+                changed = True
+        return changed
+
+
+def _columns(fields: dict[str, Any], secrets: SecretBox) -> dict[str, Any]:
+    """Translate loaded request fields into column values."""
+    columns = dict(fields)
+    if "server" in columns:
+        server = columns.pop("server") or {}
+        for key, column in _SERVER_FIELDS.items():
+            columns[column] = server.get(key)
+    for name in ("hooks", "parameters"):
+        if name in columns and columns[name] is None:
+            columns[name] = {}
+    if "sip_trunk_password" in columns:
+        password = columns.pop("sip_trunk_password")
+        columns["sip_trunk_password_token"] = (
+            None if password is None else secrets.encrypt(password)
+        )
+    return columns
+
+
+def _search_condition(search: str) -> Any:
+    pattern = "%" + _escape_like(search.strip().lower()) + "%"
+    condition = func.lower(Phone.name).like(pattern, escape="\\")
+    digits = search_digits(search)
+    if digits:
+        condition = or_(condition, Phone.number.like(f"%{digits}%"))
+    return condition
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

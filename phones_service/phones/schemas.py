@@ -1,0 +1,204 @@
+"""Request and response schemas of the phones API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from marshmallow import ValidationError, fields, validate, validates_schema
+
+from ..models import NAME_MAX_LENGTH, PHONE_STATUSES, PHONE_TYPES, SIP_PROTOCOLS
+from ..numbers import PhoneNumberError, parse_number
+from .fields import (
+    MASK,
+    PARAMETERS_MAX_BYTES,
+    CountryCode,
+    JsonObject,
+    Secret,
+    ServerAssigned,
+    SipHost,
+    StrictBoolean,
+    Text,
+    hooks_field,
+    url_field,
+)
+
+SEARCH_MAX_LENGTH = 100
+LIMIT_MAX = 100
+PAGE_MAX = 10_000_000
+
+
+def _choice(values: tuple[str, ...]) -> validate.OneOf:
+    return validate.OneOf(values, error="Must be one of: {choices}.")
+
+
+class ServerSchema(ma.Schema):
+    """Voice server that handles the phone's calls."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+    url = url_field({"ws", "wss"}, required=True)
+    region = fields.String(
+        allow_none=True,
+        validate=validate.Regexp(
+            r"^[A-Za-z0-9._-]{1,64}$",
+            error="Must be 1 to 64 letters, digits, dots, dashes or underscores.",
+        ),
+    )
+
+
+class PhoneSchema(ma.Schema):
+    """Phone number as the API returns it."""
+
+    uuid = fields.UUID(dump_only=True)
+    clientUuid = fields.UUID(attribute="client_uuid", dump_only=True)
+    name = fields.String(allow_none=True)
+    number = fields.String(metadata={"example": "+16054440129"})
+    referenceId = fields.String(attribute="reference_id", allow_none=True)
+    type = fields.String()
+    countryCode = fields.String(attribute="country_code", allow_none=True)
+    sipTrunk = fields.String(attribute="sip_trunk", allow_none=True)
+    provider = fields.String(allow_none=True)
+    status = fields.String()
+    smsEnabled = fields.Boolean(attribute="sms_enabled")
+    fallbackDestination = fields.String(
+        attribute="fallback_destination", allow_none=True
+    )
+    server = fields.Method("dump_server", allow_none=True)
+    hooks = fields.Dict(keys=fields.String(), values=fields.String())
+    sipTrunkUser = fields.String(attribute="sip_trunk_user", allow_none=True)
+    sipTrunkPassword = fields.Method("dump_password", allow_none=True)
+    sipTrunkProtocol = fields.String(attribute="sip_trunk_protocol")
+    parameters = fields.Dict()
+    createdAt = fields.Method("dump_created_at")
+    updatedAt = fields.Method("dump_updated_at")
+
+    def dump_server(self, phone: Any) -> dict[str, str | None] | None:
+        if phone.server_url is None:
+            return None
+        return {"url": phone.server_url, "region": phone.server_region}
+
+    def dump_password(self, phone: Any) -> str | None:
+        return MASK if phone.has_sip_trunk_password else None
+
+    def dump_created_at(self, phone: Any) -> str:
+        return format_timestamp(phone.created_at)
+
+    def dump_updated_at(self, phone: Any) -> str:
+        return format_timestamp(phone.updated_at)
+
+
+def format_timestamp(value: Any) -> str:
+    """Format a UTC datetime as ISO 8601 with milliseconds and a `Z`."""
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+class PhoneListSchema(ma.Schema):
+    """One page of phones."""
+
+    phones = fields.List(fields.Nested(PhoneSchema))
+    total = fields.Integer()
+    page = fields.Integer()
+    limit = fields.Integer()
+
+
+class _PhoneWriteSchema(ma.Schema):
+    """Fields that both registration and update accept."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+    name = Text(NAME_MAX_LENGTH, allow_none=True)
+    referenceId = Text(255, attribute="reference_id", allow_none=True)
+    type = fields.String(validate=_choice(PHONE_TYPES))
+    status = fields.String(validate=_choice(PHONE_STATUSES))
+    provider = Text(64, allow_none=True)
+    sipTrunk = SipHost(attribute="sip_trunk", allow_none=True)
+    sipTrunkUser = Text(255, attribute="sip_trunk_user", allow_none=True)
+    sipTrunkPassword = Secret(255, attribute="sip_trunk_password", allow_none=True)
+    sipTrunkProtocol = fields.String(
+        attribute="sip_trunk_protocol", validate=_choice(SIP_PROTOCOLS)
+    )
+    smsEnabled = StrictBoolean(attribute="sms_enabled")
+    fallbackDestination = fields.String(
+        attribute="fallback_destination", allow_none=True
+    )
+    server = fields.Nested(ServerSchema, allow_none=True)
+    hooks = hooks_field(allow_none=True)
+    parameters = JsonObject(PARAMETERS_MAX_BYTES, allow_none=True)
+
+    uuid = ServerAssigned("Cannot be set: the server assigns the uuid.")
+    clientUuid = ServerAssigned("Cannot be set: phones belong to the caller's client.")
+    createdAt = ServerAssigned("Cannot be set: the server records it.")
+    updatedAt = ServerAssigned("Cannot be set: the server records it.")
+
+
+class PhoneCreateSchema(_PhoneWriteSchema):
+    """Body of a phone registration."""
+
+    number = fields.String(
+        required=True,
+        metadata={"description": "E.164, or a national number read with countryCode"},
+    )
+    countryCode = CountryCode(attribute="country_code")
+
+    @validates_schema(skip_on_field_errors=False)
+    def parse_numbers(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if "number" not in data:
+            return
+        region = data.get("country_code")
+        try:
+            parsed = parse_number(data["number"], region)
+        except PhoneNumberError as error:
+            raise ValidationError(str(error), field_name="number") from error
+        data["number"] = parsed.e164
+        data["country_code"] = parsed.region
+        parse_fallback(data, parsed.region)
+
+
+class PhoneUpdateSchema(_PhoneWriteSchema):
+    """Body of a phone update: every field optional, null clears it."""
+
+    uuid = ServerAssigned("Cannot be changed.")
+    clientUuid = ServerAssigned("Cannot be changed.")
+    number = ServerAssigned(
+        "Cannot be changed: delete the phone and register the new number."
+    )
+    countryCode = ServerAssigned("Cannot be changed: it follows from the number.")
+    createdAt = ServerAssigned("Cannot be changed.")
+    updatedAt = ServerAssigned("Cannot be changed: the server moves it.")
+
+
+def parse_fallback(data: dict[str, Any], region: str | None) -> None:
+    """Replace `fallback_destination` in `data` with its E.164 form.
+
+    A national number is read in `region`, the phone's own region, but the
+    fallback may be in any country.
+    """
+    value = data.get("fallback_destination")
+    if value is None:
+        return
+    try:
+        data["fallback_destination"] = parse_number(value, default_region=region).e164
+    except PhoneNumberError as error:
+        raise ValidationError(str(error), field_name="fallbackDestination") from error
+
+
+class PhoneQueryArgsSchema(ma.Schema):
+    """Filters and paging of the phone list."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+    search = fields.String(
+        validate=validate.Length(max=SEARCH_MAX_LENGTH),
+        metadata={"description": "Part of the name, or digits of the number."},
+    )
+    status = fields.String(validate=_choice(PHONE_STATUSES))
+    page = fields.Integer(
+        load_default=1, validate=validate.Range(min=1, max=PAGE_MAX)
+    )
+    limit = fields.Integer(
+        load_default=10, validate=validate.Range(min=1, max=LIMIT_MAX)
+    )

@@ -1,0 +1,89 @@
+"""Fixtures: an app on a real, migrated SQLite file per test, and its clients."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.fernet import Fernet
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+
+from phones_service import create_app
+from phones_service.extensions import db
+
+SECRET_KEY = Fernet.generate_key().decode()
+
+
+def make_app(database_path: Path, instance_path: Path, **config: Any) -> Flask:
+    settings = {
+        "TESTING": True,
+        "PHONES_DATABASE_URL": f"sqlite:///{database_path}",
+        "PHONES_SECRET_KEY": SECRET_KEY,
+        **config,
+    }
+    app = create_app(settings)
+    app.instance_path = str(instance_path)
+    return app
+
+
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """SQLite file with every migration applied, copied by each test."""
+    folder = tmp_path_factory.mktemp("template")
+    path = folder / "phones.db"
+    app = make_app(path, folder)
+    with app.app_context():
+        upgrade()
+        # Closing the last connection checkpoints the WAL into the file.
+        db.engine.dispose()
+    return path
+
+
+@pytest.fixture
+def database_path(tmp_path: Path, migrated_database: Path) -> Path:
+    path = tmp_path / "phones.db"
+    shutil.copyfile(migrated_database, path)
+    return path
+
+
+@pytest.fixture
+def app(database_path: Path, tmp_path: Path) -> Iterator[Flask]:
+    yield make_app(database_path, tmp_path)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):
+    return app.test_cli_runner()
+
+
+def register(client: FlaskClient, number: str = "+16054440129", **fields: Any) -> Any:
+    """POST a phone and return the response."""
+    return client.post("/api/phones", json={"number": number, **fields})
+
+
+@pytest.fixture
+def phone(client: FlaskClient) -> dict[str, Any]:
+    """A registered phone with every optional field set."""
+    response = register(
+        client,
+        name="Main Office Line",
+        referenceId="d398f9d8d9f",
+        provider="twilio",
+        sipTrunk="sip.example.com",
+        sipTrunkUser="user_abc",
+        sipTrunkPassword="s3cret-Trunk-Pass",
+        server={"url": "wss://voice.example.com/ws", "region": "us-east-1"},
+        hooks={"on_call_end": "https://hooks.example.com/end"},
+    )
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()

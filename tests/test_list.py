@@ -1,0 +1,149 @@
+"""Listing: search, status filter, paging and its fixed order."""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import register
+
+NUMBERS = [
+    ("+16054440129", "Main Office Line"),
+    ("+12025550143", "Support 100%"),
+    ("+442079460958", "London_Desk"),
+    ("+61255501234", "Sydney Office"),
+]
+
+
+@pytest.fixture
+def phones(client):
+    created = []
+    for number, name in NUMBERS:
+        response = register(client, number, name=name)
+        assert response.status_code == 201, response.get_json()
+        created.append(response.get_json())
+    return created
+
+
+def search(client, text, **params):
+    response = client.get("/api/phones", query_string={"search": text, **params})
+    assert response.status_code == 200, response.get_json()
+    return sorted(phone["number"] for phone in response.get_json()["phones"])
+
+
+def test_list_shape(client, phones):
+    body = client.get("/api/phones").get_json()
+
+    assert list(body) == ["phones", "total", "page", "limit"]
+    assert body["total"] == 4
+    assert body["page"] == 1
+    assert body["limit"] == 10
+    assert len(body["phones"]) == 4
+
+
+def test_list_is_newest_first(client, phones):
+    listed = [phone["uuid"] for phone in client.get("/api/phones").get_json()["phones"]]
+
+    assert listed == [phone["uuid"] for phone in reversed(phones)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("605-444", ["+16054440129"]),
+        ("(605) 444", ["+16054440129"]),
+        ("605.444.0129", ["+16054440129"]),
+        ("+1 605", ["+16054440129"]),
+        ("7946 0958", ["+442079460958"]),
+        ("555", ["+12025550143", "+61255501234"]),
+        ("office", ["+16054440129", "+61255501234"]),
+        ("OFFICE", ["+16054440129", "+61255501234"]),
+        ("main office", ["+16054440129"]),
+        ("100%", ["+12025550143"]),
+        ("%", ["+12025550143"]),
+        ("_", ["+442079460958"]),
+        ("London_", ["+442079460958"]),
+        ("nothing like this", []),
+    ],
+)
+def test_search(client, phones, text, expected):
+    assert search(client, text) == expected
+
+
+def test_search_combines_with_status(client, phones):
+    client.patch(f"/api/phones/{phones[0]['uuid']}", json={"status": "inactive"})
+
+    assert search(client, "office", status="inactive") == ["+16054440129"]
+    assert search(client, "office", status="active") == ["+61255501234"]
+
+
+def test_empty_search_lists_everything(client, phones):
+    assert len(search(client, "")) == 4
+
+
+@pytest.mark.parametrize("status", ["active", "pending", "inactive"])
+def test_status_filter(client, phones, status):
+    client.patch(f"/api/phones/{phones[1]['uuid']}", json={"status": status})
+
+    body = client.get("/api/phones", query_string={"status": status}).get_json()
+    expected = 4 if status == "active" else 1
+    assert body["total"] == expected
+    assert all(phone["status"] == status for phone in body["phones"])
+
+
+def test_paging_never_repeats_or_skips(client):
+    for index in range(23):
+        assert register(client, f"+1605444{index:04d}").status_code == 201
+
+    seen = []
+    for page in range(1, 5):
+        body = client.get("/api/phones", query_string={"page": page, "limit": 7}).get_json()
+        assert body["total"] == 23
+        assert body["page"] == page
+        assert body["limit"] == 7
+        seen.extend(phone["uuid"] for phone in body["phones"])
+
+    assert len(seen) == 23
+    assert len(set(seen)) == 23
+
+
+def test_page_past_end_is_empty(client, phones):
+    body = client.get("/api/phones", query_string={"page": 9}).get_json()
+
+    assert body["phones"] == []
+    assert body["total"] == 4
+    assert body["page"] == 9
+
+
+def test_limit_of_100_is_allowed(client, phones):
+    body = client.get("/api/phones", query_string={"limit": 100}).get_json()
+
+    assert body["limit"] == 100
+    assert len(body["phones"]) == 4
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"page": "0"}, "page"),
+        ({"page": "-1"}, "page"),
+        ({"page": "abc"}, "page"),
+        ({"page": "1.5"}, "page"),
+        ({"page": "99999999999999999999999"}, "page"),
+        ({"limit": "0"}, "limit"),
+        ({"limit": "101"}, "limit"),
+        ({"limit": ""}, "limit"),
+        ({"status": "deleted"}, "status"),
+        ({"status": "ACTIVE"}, "status"),
+        ({"status": ""}, "status"),
+        ({"search": "x" * 101}, "search"),
+        ({"statu": "active"}, "statu"),
+        ({"q": "605"}, "q"),
+    ],
+)
+def test_bad_query_parameter_answers_422(client, phones, params, field):
+    response = client.get("/api/phones", query_string=params)
+
+    body = response.get_json()
+    assert response.status_code == 422
+    assert field in body["errors"]["query"]
+    assert body["message"]

@@ -1,0 +1,75 @@
+"""Migrations: upgrade from empty, downgrade, and no drift from the models."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import inspect, text
+
+from phones_service.clients import DEFAULT_CLIENT_UUID
+from phones_service.extensions import db
+
+from .conftest import make_app
+
+TABLES = {"phones_clients", "phones_numbers", "phones_alembic_version"}
+
+
+def test_upgrade_from_empty_creates_tables(tmp_path):
+    app = make_app(tmp_path / "fresh.db", tmp_path)
+    with app.app_context():
+        upgrade()
+        tables = set(inspect(db.engine).get_table_names())
+        clients = db.session.execute(text("SELECT uuid, name FROM phones_clients")).all()
+
+    assert tables == TABLES
+    assert len(clients) == 1
+    assert clients[0].uuid == DEFAULT_CLIENT_UUID.hex
+
+
+def test_downgrade_removes_everything(tmp_path):
+    app = make_app(tmp_path / "fresh.db", tmp_path)
+    with app.app_context():
+        upgrade()
+        downgrade(revision="base")
+        tables = set(inspect(db.engine).get_table_names())
+
+    assert tables <= {"phones_alembic_version"}
+
+
+def test_upgrade_after_downgrade(tmp_path):
+    app = make_app(tmp_path / "fresh.db", tmp_path)
+    with app.app_context():
+        upgrade()
+        downgrade(revision="base")
+        upgrade()
+        tables = set(inspect(db.engine).get_table_names())
+
+    assert tables == TABLES
+
+
+def _only_model_tables(obj, name, type_, reflected, compare_to):
+    return not (type_ == "table" and name == "phones_alembic_version")
+
+
+def test_models_match_migrations(app):
+    with app.app_context(), db.engine.connect() as connection:
+        context = MigrationContext.configure(
+            connection,
+            opts={"compare_type": True, "include_object": _only_model_tables},
+        )
+        differences = compare_metadata(context, db.metadata)
+
+    assert differences == []
+
+
+def test_sqlite_pragmas(app):
+    with app.app_context():
+        connection = db.session.connection()
+        journal = connection.exec_driver_sql("PRAGMA journal_mode").scalar()
+        foreign_keys = connection.exec_driver_sql("PRAGMA foreign_keys").scalar()
+        busy_timeout = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+
+    assert journal == "wal"
+    assert foreign_keys == 1
+    assert busy_timeout >= 1000

@@ -1,0 +1,93 @@
+"""The README walkthrough against a real gunicorn process on loopback."""
+
+from __future__ import annotations
+
+import pytest
+from concurrent.futures import ThreadPoolExecutor
+
+from .server import Server
+
+MASK = "\u2022" * 8
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("server")
+    running = Server(
+        env={"DATABASE_URL": f"sqlite:///{folder / 'phones.db'}"},
+        log_path=folder / "server.log",
+    )
+    running.start()
+    yield running
+    running.stop()
+
+
+def test_readme_walkthrough(server):
+    created = server.request(
+        "POST",
+        "/api/phones",
+        {
+            "number": "(605) 444-0129",
+            "name": "Main Office Line",
+            "sipTrunk": "sip.example.com",
+            "sipTrunkUser": "user_abc",
+            "sipTrunkPassword": "change-me",
+        },
+    )
+    phone = created.json()
+    assert created.status == 201
+    assert created.headers["Location"] == f"/api/phones/{phone['uuid']}"
+    assert phone["number"] == "+16054440129"
+    assert phone["countryCode"] == "US"
+    assert phone["sipTrunkPassword"] == MASK
+
+    listed = server.request(
+        "GET", "/api/phones?search=605-444&status=active&page=1&limit=10"
+    ).json()
+    assert listed["total"] == 1
+    assert listed["phones"][0]["uuid"] == phone["uuid"]
+
+    fetched = server.request("GET", f"/api/phones/{phone['uuid']}")
+    assert fetched.status == 200
+    assert fetched.json() == phone
+
+    updated = server.request(
+        "PATCH", f"/api/phones/{phone['uuid']}", {"name": "Support", "status": "inactive"}
+    ).json()
+    assert updated["name"] == "Support"
+    assert updated["status"] == "inactive"
+
+    deleted = server.request("DELETE", f"/api/phones/{phone['uuid']}")
+    assert deleted.status == 204
+    assert deleted.body == b""
+    assert server.request("GET", f"/api/phones/{phone['uuid']}").status == 404
+
+
+def test_server_errors_are_json(server):
+    answers = [
+        server.request("GET", "/nowhere"),
+        server.request("PUT", "/api/phones"),
+        server.request("POST", "/api/phones", {"number": "hello"}),
+    ]
+
+    assert [answer.status for answer in answers] == [404, 405, 422]
+    assert all(answer.headers["Content-Type"] == "application/json" for answer in answers)
+
+
+def test_concurrent_registrations_one_wins(server):
+    number = {"number": "+1 202 555 0143"}
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda _: server.request("POST", "/api/phones", number), range(16)))
+
+    statuses = sorted(answer.status for answer in answers)
+    assert statuses == [201] + [409] * 15
+
+
+def test_concurrent_writes_never_locked(server):
+    def register(index):
+        return server.request("POST", "/api/phones", {"number": f"+1605555{index:04d}"})
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(register, range(60)))
+
+    assert [answer.status for answer in answers] == [201] * 60
