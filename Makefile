@@ -23,6 +23,7 @@ $(VENV)/.installed-test: $(VENV)/.installed
 
 migrate: $(VENV)/.installed
 	$(BIN)/flask --app app db upgrade
+	$(BIN)/flask --app app clients bootstrap
 
 run: migrate
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app

@@ -16,6 +16,7 @@ worker_class = "gthread"
 threads = int(os.environ.get("THREADS", "8"))
 timeout = 30
 graceful_timeout = 10
-accesslog = "-"
+# The service logs each request itself, with its request id.
+accesslog = None
 errorlog = "-"
 loglevel = "info"

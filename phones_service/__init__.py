@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from . import clients, health
+from . import cli, clients, health, request_log
 from .config import load_config
 from .extensions import api, db, migrate
 from .phones.views import blp as phones_blp
@@ -25,6 +25,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.abspath(MIGRATIONS_DIRECTORY))
     clients.init_app(app)
+    request_log.init_app(app)
+    cli.init_app(app)
     api.init_app(app)
     api.register_blueprint(phones_blp)
     app.register_blueprint(health.blp)

@@ -1,4 +1,4 @@
-"""Resolution of the client (account) a request acts for."""
+"""Resolution of the client (account) that a request acts for."""
 
 from __future__ import annotations
 
@@ -7,23 +7,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Flask, current_app
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .auth import api_key_client
 from .crypto import SecretBox, load_keys
 from .models import Client
 
-# Client that the first migration creates and that owns every phone until
-# API keys select a client per request.
+# Client created by the first migration; `make run` gives it the first key.
 DEFAULT_CLIENT_UUID = uuid.UUID("1bd9eb7e-9646-4024-ad15-46851b1dedda")
 
+# Returns the current client, or aborts with 401 (or returns None for 401).
 ClientResolver = Callable[[Session], Client | None]
-
-
-def default_client(session: Session) -> Client | None:
-    return session.scalars(
-        select(Client).where(Client.uuid == DEFAULT_CLIENT_UUID)
-    ).one_or_none()
 
 
 @dataclass
@@ -34,7 +28,7 @@ class PhonesState:
     resolve_client: ClientResolver
 
 
-def init_app(app: Flask, resolve_client: ClientResolver = default_client) -> None:
+def init_app(app: Flask, resolve_client: ClientResolver = api_key_client) -> None:
     keys = load_keys(app.config.get("PHONES_SECRET_KEY"), app.instance_path)
     app.extensions["phones"] = PhonesState(SecretBox(keys), resolve_client)
 

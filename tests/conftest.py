@@ -14,6 +14,8 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
 from phones_service import create_app
+from phones_service.accounts import AccountRepository
+from phones_service.clients import DEFAULT_CLIENT_UUID
 from phones_service.extensions import db
 
 SECRET_KEY = Fernet.generate_key().decode()
@@ -56,8 +58,36 @@ def app(database_path: Path, tmp_path: Path) -> Iterator[Flask]:
     yield make_app(database_path, tmp_path)
 
 
+def create_key(app: Flask, client_reference: str | None = None) -> tuple[str, str]:
+    """Return a new API key and its client's uuid, creating a client if named."""
+    with app.app_context():
+        accounts = AccountRepository(db.session)
+        if client_reference is None:
+            owner = accounts.find_client(str(DEFAULT_CLIENT_UUID))
+        else:
+            owner = accounts.create_client(client_reference)
+        return accounts.create_key(owner).key, str(owner.uuid)
+
+
+def authorized_client(app: Flask, key: str) -> FlaskClient:
+    test_client = app.test_client()
+    test_client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {key}"
+    return test_client
+
+
 @pytest.fixture
-def client(app: Flask) -> FlaskClient:
+def api_key(app: Flask) -> str:
+    return create_key(app)[0]
+
+
+@pytest.fixture
+def client(app: Flask, api_key: str) -> FlaskClient:
+    """Test client authenticated as the default client."""
+    return authorized_client(app, api_key)
+
+
+@pytest.fixture
+def anonymous(app: Flask) -> FlaskClient:
     return app.test_client()
 
 

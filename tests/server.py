@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -27,6 +28,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _printed_key(output: str) -> str | None:
+    keys = re.findall(r"^  (phk_\S+)$", output, flags=re.MULTILINE)
+    return keys[0] if keys else None
+
+
 @dataclass
 class Response:
     status: int
@@ -45,6 +51,8 @@ class Server:
     log_path: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
+    # The key that `make run` prints on the first start of a database.
+    api_key: str | None = None
 
     @property
     def base_url(self) -> str:
@@ -62,6 +70,7 @@ class Server:
                 start_new_session=True,
             )
         self._wait_until_healthy()
+        self.api_key = self.api_key or _printed_key(self.log_path.read_text())
 
     def _wait_until_healthy(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT
@@ -99,6 +108,8 @@ class Server:
         )
         if data is not None:
             request.add_header("Content-Type", "application/json")
+        if self.api_key and "Authorization" not in request.headers:
+            request.add_header("Authorization", f"Bearer {self.api_key}")
         try:
             with _opener.open(request, timeout=timeout) as answer:
                 return Response(answer.status, dict(answer.headers), answer.read())

@@ -12,7 +12,12 @@ from phones_service.extensions import db
 
 from .conftest import make_app
 
-TABLES = {"phones_clients", "phones_numbers", "phones_alembic_version"}
+TABLES = {
+    "phones_clients",
+    "phones_numbers",
+    "phones_api_keys",
+    "phones_alembic_version",
+}
 
 
 def test_upgrade_from_empty_creates_tables(tmp_path):

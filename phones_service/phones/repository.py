@@ -71,12 +71,12 @@ class PhoneRepository:
             .limit(limit)
         )
         phones = list(self.session.scalars(query))
-        self.session.rollback()
+        self.session.commit()
         return PhonePage(phones=phones, total=total or 0)
 
     def get(self, phone_uuid: uuid.UUID) -> Phone | None:
         phone = self._find(Phone.uuid == phone_uuid)
-        self.session.rollback()
+        self.session.commit()
         return phone
 
     def add(self, fields: dict[str, Any]) -> Phone:
@@ -142,7 +142,9 @@ class PhoneRepository:
         return self.session.scalars(query).one_or_none()
 
     def _begin_write(self) -> None:
-        self.session.rollback()
+        # Ends any read transaction without expiring loaded objects, so
+        # that the next one can start as a write transaction.
+        self.session.commit()
         self.session.connection(execution_options=WRITE_TRANSACTION)
 
     def _apply(self, phone: Phone, fields: dict[str, Any]) -> bool:
@@ -184,3 +186,26 @@ def _search_condition(search: str) -> Any:
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def rotate_sip_passwords(session: Session, secrets: SecretBox, batch: int = 500) -> int:
+    """Re-encrypt every stored SIP password under the first key; return the count."""
+    rotated = 0
+    last_id = 0
+    while True:
+        session.commit()
+        session.connection(execution_options=WRITE_TRANSACTION)
+        phones = session.scalars(
+            select(Phone)
+            .where(Phone.id > last_id, Phone.sip_trunk_password_token.is_not(None))
+            .order_by(Phone.id)
+            .limit(batch)
+        ).all()
+        if not phones:
+            session.commit()
+            return rotated
+        for phone in phones:
+            phone.sip_trunk_password_token = secrets.rotate(phone.sip_trunk_password_token)
+        session.commit()
+        rotated += len(phones)
+        last_id = phones[-1].id

@@ -1,0 +1,163 @@
+"""Clients and their API keys.
+
+A key is `phk_` plus eight visible characters plus a 43-character secret
+(32 bytes from `secrets`). Only its SHA-256 is stored: the key has enough
+entropy that a slow password hash would add latency and no safety.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .database import WRITE_TRANSACTION
+from .models import ApiKey, Client, utcnow
+
+log = logging.getLogger(__name__)
+
+KEY_SCHEME = "phk_"
+PREFIX_LENGTH = len(KEY_SCHEME) + 8
+SECRET_BYTES = 32
+# `last_used_at` is written at most this often per key, so that reads do not
+# each turn into a write.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+class AccountError(Exception):
+    """A client or key that the caller named does not exist or is ambiguous."""
+
+
+@dataclass(frozen=True)
+class NewKey:
+    """Key just created: `key` is shown once and never stored."""
+
+    key: str
+    record: ApiKey
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def generate_key() -> str:
+    visible = secrets.token_urlsafe(6)[:8].replace("-", "x").replace("_", "y")
+    return f"{KEY_SCHEME}{visible}_{secrets.token_urlsafe(SECRET_BYTES)}"
+
+
+class AccountRepository:
+    """Clients and keys, for the command line and for authentication."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def create_client(self, name: str) -> Client:
+        self._begin_write()
+        client = Client(name=name, created_at=utcnow())
+        self.session.add(client)
+        self.session.commit()
+        log.info("client created: uuid=%s", client.uuid)
+        return client
+
+    def list_clients(self) -> list[Client]:
+        clients = list(self.session.scalars(select(Client).order_by(Client.created_at)))
+        self.session.commit()
+        return clients
+
+    def find_client(self, reference: str) -> Client:
+        """Return the client whose uuid, or else exact name, is `reference`."""
+        try:
+            condition = Client.uuid == uuid.UUID(reference)
+        except ValueError:
+            condition = Client.name == reference
+        found = list(self.session.scalars(select(Client).where(condition).limit(2)))
+        self.session.commit()
+        if not found:
+            raise AccountError(f"no client with uuid or name {reference!r}")
+        if len(found) > 1:
+            raise AccountError(f"several clients are named {reference!r}; use the uuid")
+        return found[0]
+
+    def create_key(self, client: Client) -> NewKey:
+        self._begin_write()
+        key = generate_key()
+        record = ApiKey(
+            client_id=client.id,
+            prefix=key[:PREFIX_LENGTH],
+            key_hash=hash_key(key),
+            created_at=utcnow(),
+        )
+        self.session.add(record)
+        self.session.commit()
+        log.info("API key created: prefix=%s client=%s", record.prefix, client.uuid)
+        return NewKey(key=key, record=record)
+
+    def list_keys(self, client: Client) -> list[ApiKey]:
+        query = (
+            select(ApiKey)
+            .where(ApiKey.client_id == client.id)
+            .order_by(ApiKey.created_at, ApiKey.id)
+        )
+        keys = list(self.session.scalars(query))
+        self.session.commit()
+        return keys
+
+    def any_key_exists(self) -> bool:
+        """Return whether any key, active or revoked, was ever created."""
+        found = self.session.scalars(select(ApiKey.id).limit(1)).first() is not None
+        self.session.commit()
+        return found
+
+    def revoke_key(self, prefix: str) -> ApiKey:
+        self._begin_write()
+        record = self.session.scalars(
+            select(ApiKey).where(ApiKey.prefix == prefix)
+        ).one_or_none()
+        if record is None:
+            self.session.rollback()
+            raise AccountError(f"no API key with prefix {prefix[:PREFIX_LENGTH]!r}")
+        if record.revoked_at is None:
+            record.revoked_at = utcnow()
+        self.session.commit()
+        log.info("API key revoked: prefix=%s", record.prefix)
+        return record
+
+    def authenticate(self, key: str) -> Client | None:
+        """Return the client of an active key, recording its use, or None.
+
+        The lookup is by the key's hash, so it costs the same whether or not
+        the visible prefix belongs to a key.
+        """
+        record = self.session.scalars(
+            select(ApiKey).where(ApiKey.key_hash == hash_key(key))
+        ).one_or_none()
+        if record is None or record.revoked_at is not None:
+            self.session.commit()
+            return None
+
+        now = utcnow()
+        client = record.client
+        if record.last_used_at is None or now - record.last_used_at >= LAST_USED_RESOLUTION:
+            self._touch(record.id, now)
+        else:
+            self.session.commit()
+        return client
+
+    def _touch(self, key_id: int, now: datetime) -> None:
+        self._begin_write()
+        record = self.session.get(ApiKey, key_id)
+        if record is not None:
+            record.last_used_at = now
+        self.session.commit()
+
+    def _begin_write(self) -> None:
+        # Ends any read transaction without expiring loaded objects, so
+        # that the next one can start as a write transaction.
+        self.session.commit()
+        self.session.connection(execution_options=WRITE_TRANSACTION)

@@ -1,0 +1,43 @@
+"""Logging for the standalone service, with secrets redacted.
+
+A host application that mounts the phones API configures logging itself;
+this module is used only by `wsgi.py` and `app.py`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+# API keys and bearer credentials, in case a message ever carries one; the
+# service itself never logs them.
+_SECRET = re.compile(r"(phk_[A-Za-z0-9]{8})_[A-Za-z0-9_\-]+|(Bearer\s+)\S+")
+
+
+class RedactSecrets(logging.Filter):
+    """Replace API keys and bearer tokens in a record's message."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = _SECRET.sub(_redact, message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+def _redact(match: re.Match[str]) -> str:
+    return (match.group(1) or match.group(2)) + "[redacted]"
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    """Send the service's logs to stderr unless logging is already set up."""
+    root = logging.getLogger()
+    if root.handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
+    handler.addFilter(RedactSecrets())
+    root.addHandler(handler)
+    root.setLevel(level)

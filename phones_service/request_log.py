@@ -1,0 +1,48 @@
+"""One log line per request, tied together by a request id.
+
+The id comes from the caller's `X-Request-ID` when it is a sane token,
+otherwise it is generated; either way it is returned in the response.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+from flask import Flask, Response, g, request
+
+log = logging.getLogger(__name__)
+
+HEADER = "X-Request-ID"
+_SANE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(_start)
+    app.after_request(_finish)
+
+
+def _start() -> None:
+    g.request_started = time.perf_counter()
+    given = request.headers.get(HEADER, "")
+    g.request_id = given if _SANE_ID.match(given) else uuid.uuid4().hex
+
+
+def _finish(response: Response) -> Response:
+    request_id = g.get("request_id") or uuid.uuid4().hex
+    response.headers[HEADER] = request_id
+    started = g.get("request_started")
+    duration_ms = (time.perf_counter() - started) * 1000 if started else 0.0
+    # The path only: query strings and headers are never logged.
+    log.info(
+        "%s %s %d %.1fms request_id=%s client=%s",
+        request.method,
+        request.path,
+        response.status_code,
+        duration_ms,
+        request_id,
+        g.get("phones_client_uuid", "-"),
+    )
+    return response
