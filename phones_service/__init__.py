@@ -15,9 +15,15 @@ from .phones.views import blp as phones_blp
 MIGRATIONS_DIRECTORY = os.path.join(os.path.dirname(__file__), os.pardir, "migrations")
 
 
-def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Create the standalone service."""
-    app = Flask(__name__, instance_relative_config=True)
+def create_app(
+    test_config: dict[str, Any] | None = None, instance_path: str | None = None
+) -> Flask:
+    """Create the standalone service.
+
+    `instance_path` holds the SQLite file, `config.py` and the generated
+    secret key; it defaults to Flask's `instance` folder.
+    """
+    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
     load_config(app, test_config)
     app.json.sort_keys = False
     app.json.ensure_ascii = False

@@ -26,7 +26,9 @@ class RedactSecrets(logging.Filter):
 
 
 def _redact(match: re.Match[str]) -> str:
-    return (match.group(1) or match.group(2)) + "[redacted]"
+    if match.group(1):
+        return match.group(1) + "_[redacted]"
+    return match.group(2) + "[redacted]"
 
 
 def configure_logging(level: int = logging.INFO) -> None:

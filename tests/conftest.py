@@ -28,9 +28,7 @@ def make_app(database_path: Path, instance_path: Path, **config: Any) -> Flask:
         "PHONES_SECRET_KEY": SECRET_KEY,
         **config,
     }
-    app = create_app(settings)
-    app.instance_path = str(instance_path)
-    return app
+    return create_app(settings, instance_path=str(instance_path))
 
 
 @pytest.fixture(scope="session")

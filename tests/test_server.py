@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from concurrent.futures import ThreadPoolExecutor
 
+from .conftest import SECRET_KEY
 from .server import Server
 
 MASK = "\u2022" * 8
@@ -14,7 +15,10 @@ MASK = "\u2022" * 8
 def server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("server")
     running = Server(
-        env={"DATABASE_URL": f"sqlite:///{folder / 'phones.db'}"},
+        env={
+            "DATABASE_URL": f"sqlite:///{folder / 'phones.db'}",
+            "PHONES_SECRET_KEY": SECRET_KEY,
+        },
         log_path=folder / "server.log",
     )
     running.start()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import url_for
+from flask import g, url_for
 from flask.views import MethodView
 from flask_smorest import abort
 from marshmallow import ValidationError
@@ -31,13 +31,18 @@ blp = Blueprint(
 )
 
 
-def phone_repository() -> PhoneRepository:
-    """Return a repository scoped to the caller's client, or abort with 401."""
-    state = phones_state()
-    client = state.resolve_client(db.session)
+@blp.before_request
+def authenticate() -> None:
+    """Resolve the caller's client before the body is even parsed."""
+    client = phones_state().resolve_client(db.session)
     if client is None:
         abort(401, message="No client is authenticated for this request.")
-    return PhoneRepository(db.session, client, state.secrets)
+    g.phones_client = client
+
+
+def phone_repository() -> PhoneRepository:
+    """Return a repository scoped to the caller's client."""
+    return PhoneRepository(db.session, g.phones_client, phones_state().secrets)
 
 
 def _not_found(phone_uuid: uuid.UUID) -> None:

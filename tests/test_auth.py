@@ -1,0 +1,153 @@
+"""Bearer API keys: who gets in, and what a rejected request sees."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import event
+
+from phones_service.accounts import AccountRepository
+from phones_service.extensions import db
+
+from .conftest import authorized_client, create_key
+
+PHONES = "/api/phones"
+
+
+def assert_unauthorized(response, error=None):
+    assert response.status_code == 401
+    body = response.get_json()
+    assert body["code"] == 401
+    assert body["status"] == "Unauthorized"
+    assert body["message"]
+    challenge = response.headers["WWW-Authenticate"]
+    assert challenge.startswith("Bearer")
+    if error is not None:
+        assert f'error="{error}"' in challenge
+    return body
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", PHONES),
+        ("post", PHONES),
+        ("get", f"{PHONES}/1bd9eb7e-9646-4024-ad15-46851b1dedda"),
+        ("patch", f"{PHONES}/1bd9eb7e-9646-4024-ad15-46851b1dedda"),
+        ("delete", f"{PHONES}/1bd9eb7e-9646-4024-ad15-46851b1dedda"),
+    ],
+)
+def test_missing_header_answers_401(anonymous, method, path):
+    response = getattr(anonymous, method)(path, json={"number": "+16054440129"})
+
+    body = assert_unauthorized(response)
+    assert "Authorization" in body["message"]
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "",
+        "Bearer",
+        "Bearer ",
+        "Basic dXNlcjpwYXNz",
+        "bearer-phk_abc",
+        "Token phk_abcdefgh_0123456789abcdef",
+        "Bearer phk_abc def",
+        "Bearer short",
+        "Bearer " + "a" * 500,
+        "Bearer phk_abcdefgh_é0123456789abcdef",
+    ],
+)
+def test_malformed_header_answers_401(anonymous, header):
+    response = anonymous.get(PHONES, headers={"Authorization": header})
+
+    assert_unauthorized(response)
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "phk_abcdefgh_0123456789abcdefghijklmnopqrstuvwxyzABCDEFG",
+        "0123456789abcdefghijklmnopqrstuvwxyz",
+    ],
+)
+def test_unknown_key_answers_401(anonymous, key):
+    response = anonymous.get(PHONES, headers={"Authorization": f"Bearer {key}"})
+
+    assert_unauthorized(response, error="invalid_token")
+
+
+def test_known_prefix_wrong_secret_answers_401(anonymous, api_key):
+    forged = api_key[:13] + "x" * (len(api_key) - 13)
+    response = anonymous.get(PHONES, headers={"Authorization": f"Bearer {forged}"})
+
+    assert_unauthorized(response, error="invalid_token")
+
+
+def test_valid_key_answers_200(client):
+    assert client.get(PHONES).status_code == 200
+
+
+def test_revoked_key_stops_on_next_request(app, client, api_key):
+    assert client.get(PHONES).status_code == 200
+    with app.app_context():
+        AccountRepository(db.session).revoke_key(api_key[:12])
+
+    assert_unauthorized(client.get(PHONES), error="invalid_token")
+
+
+def test_revoking_one_key_keeps_others(app, client, api_key):
+    second_key, _ = create_key(app)
+    with app.app_context():
+        AccountRepository(db.session).revoke_key(api_key[:12])
+
+    assert authorized_client(app, second_key).get(PHONES).status_code == 200
+
+
+def test_last_used_is_recorded(app, client, api_key):
+    with app.app_context():
+        accounts = AccountRepository(db.session)
+        owner = accounts.find_client("1bd9eb7e-9646-4024-ad15-46851b1dedda")
+        before = accounts.list_keys(owner)[0].last_used_at
+
+    client.get(PHONES)
+    with app.app_context():
+        accounts = AccountRepository(db.session)
+        after = accounts.list_keys(owner)[0].last_used_at
+
+    assert before is None
+    assert after is not None
+
+
+def test_lookup_same_for_known_and_unknown_prefix(app, anonymous, api_key):
+    """Both rejections run the same statements, so neither is faster."""
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", record)
+    forged_known = api_key[:13] + "y" * (len(api_key) - 13)
+    forged_unknown = "phk_zzzzzzzz_" + "y" * (len(api_key) - 13)
+
+    anonymous.get(PHONES, headers={"Authorization": f"Bearer {forged_known}"})
+    known = list(statements)
+    statements.clear()
+    anonymous.get(PHONES, headers={"Authorization": f"Bearer {forged_unknown}"})
+
+    assert known
+    assert statements == known
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/api/openapi.json"])
+def test_open_paths_need_no_key(anonymous, path):
+    assert anonymous.get(path).status_code == 200
+
+
+def test_key_is_stored_only_as_hash(app, api_key, database_path):
+    with app.app_context():
+        db.engine.dispose()
+
+    assert api_key.encode() not in database_path.read_bytes()
+    assert api_key[13:].encode() not in database_path.read_bytes()

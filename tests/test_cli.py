@@ -1,0 +1,110 @@
+"""The clients, keys and secrets commands."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from .conftest import authorized_client
+
+KEY = re.compile(r"^  (phk_[A-Za-z0-9]{8}_\S{43})$", re.MULTILINE)
+
+
+def printed_key(output: str) -> str:
+    keys = KEY.findall(output)
+    assert len(keys) == 1, "expected exactly one key in the output"
+    return keys[0]
+
+
+def test_clients_create_prints_uuid_and_key(app, runner):
+    result = runner.invoke(args=["clients", "create", "Acme Calls"])
+
+    assert result.exit_code == 0
+    client_uuid = re.search(r"Client (\S+) \(Acme Calls\) created", result.output)
+    assert client_uuid is not None
+    uuid.UUID(client_uuid.group(1))
+    key = printed_key(result.output)
+    assert authorized_client(app, key).get("/api/phones").status_code == 200
+
+
+def test_clients_list_shows_created(runner):
+    runner.invoke(args=["clients", "create", "Acme Calls"])
+    result = runner.invoke(args=["clients", "list"])
+
+    assert result.exit_code == 0
+    assert "Acme Calls" in result.output
+    assert "Default client" in result.output
+
+
+def test_keys_create_for_client_name(app, runner):
+    runner.invoke(args=["clients", "create", "Acme Calls"])
+    result = runner.invoke(args=["keys", "create", "Acme Calls"])
+
+    assert result.exit_code == 0
+    assert authorized_client(app, printed_key(result.output)).get("/api/phones").status_code == 200
+
+
+def test_keys_list_shows_prefix_never_key(runner):
+    created = runner.invoke(args=["clients", "create", "Acme Calls"])
+    key = printed_key(created.output)
+    result = runner.invoke(args=["keys", "list", "Acme Calls"])
+
+    assert result.exit_code == 0
+    assert key[:12] in result.output
+    assert key not in result.output
+    assert key[13:] not in result.output
+
+
+def test_keys_revoke_stops_key(app, runner):
+    key = printed_key(runner.invoke(args=["clients", "create", "Acme"]).output)
+    result = runner.invoke(args=["keys", "revoke", key[:12]])
+
+    assert result.exit_code == 0
+    assert f"Revoked {key[:12]}" in result.output
+    assert authorized_client(app, key).get("/api/phones").status_code == 401
+    listed = runner.invoke(args=["keys", "list", "Acme"]).output
+    assert listed.count("-") < len(listed)
+
+
+def test_keys_revoke_unknown_prefix_fails(runner):
+    result = runner.invoke(args=["keys", "revoke", "phk_nothere1"])
+
+    assert result.exit_code == 1
+    assert "no API key with prefix" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_keys_create_unknown_client_fails(runner):
+    result = runner.invoke(args=["keys", "create", "Nobody"])
+
+    assert result.exit_code == 1
+    assert "no client with uuid or name 'Nobody'" in result.output
+
+
+def test_keys_list_ambiguous_name_fails(runner):
+    runner.invoke(args=["clients", "create", "Twin"])
+    runner.invoke(args=["clients", "create", "Twin"])
+    result = runner.invoke(args=["keys", "list", "Twin"])
+
+    assert result.exit_code == 1
+    assert "use the uuid" in result.output
+
+
+def test_clients_create_empty_name_fails(runner):
+    result = runner.invoke(args=["clients", "create", "  "])
+
+    assert result.exit_code == 1
+    assert "NAME must be 1 to 120 characters" in result.output
+
+
+def test_bootstrap_prints_key_once(app, anonymous):
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["clients", "bootstrap"])
+    second = runner.invoke(args=["clients", "bootstrap"])
+
+    assert first.exit_code == 0
+    assert "First API key of client 1bd9eb7e-9646-4024-ad15-46851b1dedda" in first.output
+    key = printed_key(first.output)
+    assert authorized_client(app, key).get("/api/phones").status_code == 200
+    assert second.exit_code == 0
+    assert second.output == ""

@@ -1,0 +1,91 @@
+"""Request logging: one line per request, a request id, and no secrets."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from phones_service.logging_config import RedactSecrets
+
+from .conftest import register
+
+PASSWORD = "Walkthrough-Trunk-Pass-9"
+
+
+def request_lines(caplog):
+    return [r.getMessage() for r in caplog.records if r.name == "phones_service.request_log"]
+
+
+def test_one_line_per_request(client, caplog):
+    caplog.set_level(logging.INFO)
+    client.get("/api/phones")
+
+    lines = request_lines(caplog)
+    assert len(lines) == 1
+    assert lines[0].startswith("GET /api/phones 200 ")
+    assert "ms request_id=" in lines[0]
+
+
+def test_request_id_is_generated(client):
+    response = client.get("/api/phones")
+
+    assert len(response.headers["X-Request-ID"]) == 32
+
+
+def test_sane_request_id_is_kept(client, caplog):
+    caplog.set_level(logging.INFO)
+    response = client.get("/api/phones", headers={"X-Request-ID": "abc-123.def"})
+
+    assert response.headers["X-Request-ID"] == "abc-123.def"
+    assert "request_id=abc-123.def" in request_lines(caplog)[0]
+
+
+@pytest.mark.parametrize(
+    "given", ["", "has space", "x" * 129, "semi;colon", "quote\"d", "a/b"]
+)
+def test_insane_request_id_is_replaced(client, given):
+    response = client.get("/api/phones", headers={"X-Request-ID": given})
+
+    assert response.headers["X-Request-ID"] != given
+    assert len(response.headers["X-Request-ID"]) == 32
+
+
+def test_errors_carry_request_id(anonymous):
+    response = anonymous.get("/api/phones")
+
+    assert response.status_code == 401
+    assert response.headers["X-Request-ID"]
+
+
+def test_walkthrough_logs_no_secret(app, client, api_key, anonymous, caplog):
+    caplog.set_level(logging.DEBUG)
+    created = register(client, name="Line", sipTrunkPassword=PASSWORD)
+    phone_uuid = created.get_json()["uuid"]
+    path = f"/api/phones/{phone_uuid}"
+    client.get("/api/phones", query_string={"search": "605"})
+    client.get(path)
+    client.patch(path, json={"sipTrunkPassword": PASSWORD, "status": "bogus"})
+    client.patch(path, json={"sipTrunkPassword": PASSWORD})
+    register(client, sipTrunkPassword=PASSWORD)
+    register(client, "not a number", sipTrunkPassword=PASSWORD)
+    client.post("/api/phones", data=f'{{"sipTrunkPassword": "{PASSWORD}"', content_type="application/json")
+    anonymous.get("/api/phones", headers={"Authorization": f"Bearer {api_key}x"})
+    anonymous.get("/api/phones", headers={"Authorization": f"Basic {api_key}"})
+    client.delete(path)
+
+    messages = [record.getMessage() for record in caplog.records]
+    assert len(request_lines(caplog)) == 11
+    for secret in (PASSWORD, api_key, api_key[13:], f"Bearer {api_key}"):
+        leaks = [m for m in messages if secret in m]
+        assert leaks == [], "a log record contains a secret"
+
+
+def test_redact_filter_masks_keys():
+    record = logging.LogRecord(
+        "x", logging.INFO, __file__, 1,
+        "got %s and Bearer abc.def", ("phk_AbCdEfGh_secretpart123",), None,
+    )
+    RedactSecrets().filter(record)
+
+    assert record.getMessage() == "got phk_AbCdEfGh_[redacted] and Bearer [redacted]"
