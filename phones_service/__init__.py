@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from . import cli, clients, health, request_log
+from . import cli, clients, docs, health, request_log
 from .config import load_config
 from .extensions import api, db, migrate
 from .phones.views import blp as phones_blp
@@ -33,6 +33,7 @@ def create_app(
     clients.init_app(app)
     request_log.init_app(app)
     cli.init_app(app)
+    docs.init_app(app)
     api.init_app(app)
     api.register_blueprint(phones_blp)
     app.register_blueprint(health.blp)
