@@ -11,7 +11,8 @@ import logging
 from typing import Any, NoReturn
 
 import flask_smorest
-from flask import Request
+from flask import Request, request
+from flask_smorest.etag import _get_etag_ctx as _etag_context
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
@@ -93,7 +94,39 @@ def _json_error_reason(error: Exception) -> str:
     return "a number is too large"
 
 
+_OPTIONAL_IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "description": "ETag from a GET; when it is stale the answer is 412.",
+    "schema": {"type": "string"},
+}
+
+
 class Blueprint(flask_smorest.Blueprint):
-    """Blueprint that parses bodies with JSONParser."""
+    """Blueprint that parses bodies with JSONParser and makes If-Match optional.
+
+    flask-smorest answers 428 to a PATCH or DELETE without `If-Match`; here
+    the header is optional, so a plain curl PATCH works, and a stale ETag
+    still answers 412.
+    """
 
     ARGUMENTS_PARSER = JSONParser()
+
+    def _check_precondition(self) -> None:
+        return None
+
+    def check_etag(self, etag_data: Any, etag_schema: Any = None) -> None:
+        if not request.if_match:
+            # Marks the ETag as checked, which flask-smorest verifies.
+            _etag_context()["etag_checked"] = True
+            return
+        super().check_etag(etag_data, etag_schema)
+
+    def _prepare_etag_doc(self, doc: dict, doc_info: dict, **kwargs: Any) -> dict:
+        doc = super()._prepare_etag_doc(doc, doc_info, **kwargs)
+        doc.get("responses", {}).pop(428, None)
+        parameters = doc.get("parameters", [])
+        if "IF_MATCH" in parameters:
+            parameters[parameters.index("IF_MATCH")] = _OPTIONAL_IF_MATCH
+        return doc

@@ -23,6 +23,23 @@ DEFAULTS: dict[str, Any] = {
     "OPENAPI_URL_PREFIX": "/api",
     "OPENAPI_JSON_PATH": "openapi.json",
     "MAX_CONTENT_LENGTH": MAX_CONTENT_LENGTH,
+    "API_SPEC_OPTIONS": {
+        "info": {
+            "description": "Phone numbers used for calling campaigns. Every "
+            "request to /api/phones needs `Authorization: Bearer <API key>`."
+        },
+        "components": {
+            "securitySchemes": {
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "API key created with `flask clients create` "
+                    "or `flask keys create`.",
+                }
+            }
+        },
+        "security": [{"bearerAuth": []}],
+    },
     # Seconds a SQLite connection waits for another writer before failing.
     "PHONES_SQLITE_BUSY_TIMEOUT": 15,
 }

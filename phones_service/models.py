@@ -154,5 +154,7 @@ class Phone(Base):
         return self.client.uuid
 
     @property
-    def has_sip_trunk_password(self) -> bool:
-        return self.sip_trunk_password_token is not None
+    def server(self) -> dict[str, str | None] | None:
+        if self.server_url is None:
+            return None
+        return {"url": self.server_url, "region": self.server_region}

@@ -7,7 +7,7 @@ import json
 import re
 from typing import Any
 
-from marshmallow import ValidationError, fields, missing as missing_, validate
+from marshmallow import ValidationError, fields, validate
 
 from ..numbers import PhoneNumberError, normalize_region
 
@@ -53,6 +53,31 @@ class Secret(fields.String):
         return value
 
 
+class MaskedSecret(fields.String):
+    """Output-only stand-in for a stored secret: the mask, or null if unset."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        metadata = {"description": "Eight bullets when one is stored.", "example": MASK}
+        super().__init__(dump_only=True, allow_none=True, metadata=metadata, **kwargs)
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else MASK
+
+
+class Timestamp(fields.String):
+    """UTC datetime as ISO 8601 with milliseconds and a `Z`."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        metadata = {"format": "date-time", "example": "2026-01-10T12:00:00.000Z"}
+        super().__init__(dump_only=True, metadata=metadata, **kwargs)
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> str | None:
+        if value is None:
+            return None
+        stamp = value.strftime("%Y-%m-%dT%H:%M:%S")
+        return f"{stamp}.{value.microsecond // 1000:03d}Z"
+
+
 class StrictBoolean(fields.Boolean):
     """JSON `true` or `false` only: no 1, "yes" or "true" strings."""
 
@@ -60,19 +85,6 @@ class StrictBoolean(fields.Boolean):
         if not isinstance(value, bool):
             raise ValidationError("Not a valid boolean; send true or false.")
         return value
-
-
-class ServerAssigned(fields.Field):
-    """Field that a client may not send: any value is rejected."""
-
-    def __init__(self, reason: str, **kwargs: Any) -> None:
-        super().__init__(load_only=True, **kwargs)
-        self.reason = reason
-
-    def deserialize(self, value: Any, attr: Any = None, data: Any = None, **kw: Any):
-        if value is missing_:
-            return missing_
-        raise ValidationError(self.reason)
 
 
 class CountryCode(fields.String):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -22,6 +23,9 @@ from ..models import Client, Phone, utcnow
 from ..numbers import search_digits
 
 log = logging.getLogger(__name__)
+
+# Called with the current phone inside a write transaction; raises to cancel.
+Precondition = Callable[[Phone], None]
 
 # Request fields that map onto the server columns.
 _SERVER_FIELDS = {"url": "server_url", "region": "server_region"}
@@ -84,8 +88,9 @@ class PhoneRepository:
         self._begin_write()
         existing = self._find(Phone.number == fields["number"])
         if existing is not None:
+            error = DuplicateNumberError(existing.number, existing.uuid)
             self.session.rollback()
-            raise DuplicateNumberError(existing.number, existing.uuid)
+            raise error
 
         now = utcnow()
         phone = Phone(client=self.client, created_at=now, updated_at=now)
@@ -97,19 +102,29 @@ class PhoneRepository:
             # A concurrent request stored the same number since the check above.
             self.session.rollback()
             existing = self._find(Phone.number == fields["number"])
-            self.session.rollback()
             if existing is None:
+                self.session.rollback()
                 raise
-            raise DuplicateNumberError(existing.number, existing.uuid) from None
+            error = DuplicateNumberError(existing.number, existing.uuid)
+            self.session.rollback()
+            raise error from None
         log.info("phone registered: uuid=%s client=%s", phone.uuid, self.client.uuid)
         return phone
 
-    def update(self, phone_uuid: uuid.UUID, changes: dict[str, Any]) -> Phone | None:
-        """Apply `changes` and move `updated_at`; return None if not found."""
-        self._begin_write()
-        phone = self._find(Phone.uuid == phone_uuid)
+    def update(
+        self,
+        phone_uuid: uuid.UUID,
+        changes: dict[str, Any],
+        check: Precondition | None = None,
+    ) -> Phone | None:
+        """Apply `changes` and move `updated_at`; return None if not found.
+
+        `check` runs on the locked current row inside the write transaction
+        and may raise to cancel the update, so that two writers holding the
+        same ETag cannot both pass it.
+        """
+        phone = self._lock(phone_uuid, check)
         if phone is None:
-            self.session.rollback()
             return None
 
         if self._apply(phone, changes):
@@ -118,18 +133,32 @@ class PhoneRepository:
         self.session.commit()
         return phone
 
-    def delete(self, phone_uuid: uuid.UUID) -> bool:
-        """Delete the phone; return False if it was not found."""
-        self._begin_write()
-        phone = self._find(Phone.uuid == phone_uuid)
+    def delete(
+        self, phone_uuid: uuid.UUID, check: Precondition | None = None
+    ) -> Phone | None:
+        """Delete the phone and return it; return None if it was not found."""
+        phone = self._lock(phone_uuid, check)
         if phone is None:
-            self.session.rollback()
-            return False
+            return None
 
         self.session.delete(phone)
         self.session.commit()
         log.info("phone deleted: uuid=%s client=%s", phone_uuid, self.client.uuid)
-        return True
+        return phone
+
+    def _lock(self, phone_uuid: uuid.UUID, check: Precondition | None) -> Phone | None:
+        """Start a write transaction holding the phone's row, and run `check`."""
+        self._begin_write()
+        try:
+            phone = self._find(Phone.uuid == phone_uuid, for_update=True)
+            if phone is not None and check is not None:
+                check(phone)
+        except BaseException:
+            self.session.rollback()
+            raise
+        if phone is None:
+            self.session.rollback()
+        return phone
 
     def sip_trunk_password(self, phone: Phone) -> str | None:
         """Return the decrypted SIP password, for callers inside the process."""
@@ -137,8 +166,12 @@ class PhoneRepository:
             return None
         return self.secrets.decrypt(phone.sip_trunk_password_token)
 
-    def _find(self, *conditions: Any) -> Phone | None:
+    def _find(self, *conditions: Any, for_update: bool = False) -> Phone | None:
         query = select(Phone).where(Phone.client_id == self.client.id, *conditions)
+        if for_update:
+            # PostgreSQL locks the row; SQLite has no FOR UPDATE and needs
+            # none, because BEGIN IMMEDIATE already holds the write lock.
+            query = query.with_for_update(of=Phone)
         return self.session.scalars(query).one_or_none()
 
     def _begin_write(self) -> None:

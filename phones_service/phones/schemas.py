@@ -5,20 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, pre_load, validate, validates_schema
 
 from ..models import NAME_MAX_LENGTH, PHONE_STATUSES, PHONE_TYPES, SIP_PROTOCOLS
 from ..numbers import PhoneNumberError, parse_number
 from .fields import (
-    MASK,
     PARAMETERS_MAX_BYTES,
     CountryCode,
     JsonObject,
+    MaskedSecret,
     Secret,
-    ServerAssigned,
     SipHost,
     StrictBoolean,
     Text,
+    Timestamp,
     hooks_field,
     url_field,
 )
@@ -48,53 +48,55 @@ class ServerSchema(ma.Schema):
     )
 
 
-class PhoneSchema(ma.Schema):
+class OutputSchema(ma.Schema):
+    """Schema of an answer, in which every field is always present."""
+
+    def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
+        # Documents every field as required, so clients can rely on it.
+        field_obj.required = True
+
+
+class ServerOutSchema(OutputSchema):
+    """Voice server as the API returns it."""
+
+    url = fields.String(metadata={"example": "wss://api.callcamp.com/ws"})
+    region = fields.String(allow_none=True, metadata={"example": "us-east-1"})
+
+
+class PhoneSchema(OutputSchema):
     """Phone number as the API returns it."""
 
     uuid = fields.UUID(dump_only=True)
     clientUuid = fields.UUID(attribute="client_uuid", dump_only=True)
     name = fields.String(allow_none=True)
-    number = fields.String(metadata={"example": "+16054440129"})
+    number = fields.String(metadata={"description": "E.164", "example": "+16054440129"})
     referenceId = fields.String(attribute="reference_id", allow_none=True)
-    type = fields.String()
-    countryCode = fields.String(attribute="country_code", allow_none=True)
+    type = fields.String(metadata={"enum": list(PHONE_TYPES)})
+    countryCode = fields.String(
+        attribute="country_code",
+        allow_none=True,
+        metadata={"description": "The number's region; null for non-geographic."},
+    )
     sipTrunk = fields.String(attribute="sip_trunk", allow_none=True)
     provider = fields.String(allow_none=True)
-    status = fields.String()
+    status = fields.String(metadata={"enum": list(PHONE_STATUSES)})
     smsEnabled = fields.Boolean(attribute="sms_enabled")
     fallbackDestination = fields.String(
         attribute="fallback_destination", allow_none=True
     )
-    server = fields.Method("dump_server", allow_none=True)
+    server = fields.Nested(ServerOutSchema, allow_none=True)
     hooks = fields.Dict(keys=fields.String(), values=fields.String())
     sipTrunkUser = fields.String(attribute="sip_trunk_user", allow_none=True)
-    sipTrunkPassword = fields.Method("dump_password", allow_none=True)
-    sipTrunkProtocol = fields.String(attribute="sip_trunk_protocol")
+    sipTrunkPassword = MaskedSecret(attribute="sip_trunk_password_token")
+    sipTrunkProtocol = fields.String(
+        attribute="sip_trunk_protocol", metadata={"enum": list(SIP_PROTOCOLS)}
+    )
     parameters = fields.Dict()
-    createdAt = fields.Method("dump_created_at")
-    updatedAt = fields.Method("dump_updated_at")
-
-    def dump_server(self, phone: Any) -> dict[str, str | None] | None:
-        if phone.server_url is None:
-            return None
-        return {"url": phone.server_url, "region": phone.server_region}
-
-    def dump_password(self, phone: Any) -> str | None:
-        return MASK if phone.has_sip_trunk_password else None
-
-    def dump_created_at(self, phone: Any) -> str:
-        return format_timestamp(phone.created_at)
-
-    def dump_updated_at(self, phone: Any) -> str:
-        return format_timestamp(phone.updated_at)
+    createdAt = Timestamp(attribute="created_at")
+    updatedAt = Timestamp(attribute="updated_at")
 
 
-def format_timestamp(value: Any) -> str:
-    """Format a UTC datetime as ISO 8601 with milliseconds and a `Z`."""
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
-
-
-class PhoneListSchema(ma.Schema):
+class PhoneListSchema(OutputSchema):
     """One page of phones."""
 
     phones = fields.List(fields.Nested(PhoneSchema))
@@ -128,10 +130,27 @@ class _PhoneWriteSchema(ma.Schema):
     hooks = hooks_field(allow_none=True)
     parameters = JsonObject(PARAMETERS_MAX_BYTES, allow_none=True)
 
-    uuid = ServerAssigned("Cannot be set: the server assigns the uuid.")
-    clientUuid = ServerAssigned("Cannot be set: phones belong to the caller's client.")
-    createdAt = ServerAssigned("Cannot be set: the server records it.")
-    updatedAt = ServerAssigned("Cannot be set: the server records it.")
+    # Fields of the phone object that a request may not carry, with the
+    # reason. They are checked before loading and left out of the OpenAPI
+    # document, so that no client is invited to send them.
+    read_only_fields: dict[str, str] = {
+        "uuid": "Cannot be set: the server assigns the uuid.",
+        "clientUuid": "Cannot be set: phones belong to the caller's client.",
+        "createdAt": "Cannot be set: the server records it.",
+        "updatedAt": "Cannot be set: the server records it.",
+    }
+
+    @pre_load
+    def reject_read_only(self, data: Any, **kwargs: Any) -> Any:
+        if isinstance(data, dict):
+            found = {
+                name: [reason]
+                for name, reason in self.read_only_fields.items()
+                if name in data
+            }
+            if found:
+                raise ValidationError(found)
+        return data
 
 
 class PhoneCreateSchema(_PhoneWriteSchema):
@@ -160,14 +179,14 @@ class PhoneCreateSchema(_PhoneWriteSchema):
 class PhoneUpdateSchema(_PhoneWriteSchema):
     """Body of a phone update: every field optional, null clears it."""
 
-    uuid = ServerAssigned("Cannot be changed.")
-    clientUuid = ServerAssigned("Cannot be changed.")
-    number = ServerAssigned(
-        "Cannot be changed: delete the phone and register the new number."
-    )
-    countryCode = ServerAssigned("Cannot be changed: it follows from the number.")
-    createdAt = ServerAssigned("Cannot be changed.")
-    updatedAt = ServerAssigned("Cannot be changed: the server moves it.")
+    read_only_fields = {
+        "uuid": "Cannot be changed.",
+        "clientUuid": "Cannot be changed.",
+        "number": "Cannot be changed: delete the phone and register the new number.",
+        "countryCode": "Cannot be changed: it follows from the number.",
+        "createdAt": "Cannot be changed.",
+        "updatedAt": "Cannot be changed: the server moves it.",
+    }
 
 
 def parse_fallback(data: dict[str, Any], region: str | None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from http import HTTPStatus
 from typing import Any
 
 from flask import g, url_for
@@ -10,9 +11,12 @@ from flask.views import MethodView
 from flask_smorest import abort
 from marshmallow import ValidationError
 
+from .. import signals
 from ..api import Blueprint
 from ..clients import phones_state
 from ..extensions import db
+from ..models import Phone
+from . import examples
 from .repository import DuplicateNumberError, PhoneRepository
 from .schemas import (
     PhoneCreateSchema,
@@ -29,6 +33,17 @@ blp = Blueprint(
     url_prefix="/api/phones",
     description="Phone numbers used for calling campaigns.",
 )
+
+
+def errors(*codes: int):
+    """Document error responses with flask-smorest's error schema."""
+
+    def decorate(function):
+        for code in codes:
+            function = blp.alt_response(code, response=HTTPStatus(code).name)(function)
+        return function
+
+    return decorate
 
 
 @blp.before_request
@@ -49,14 +64,20 @@ def _not_found(phone_uuid: uuid.UUID) -> None:
     abort(404, message=f"Phone {phone_uuid} not found.")
 
 
+def _check_etag(phone: Phone) -> None:
+    blp.check_etag(phone, PhoneSchema)
+
+
 @blp.route("", strict_slashes=False)
 class Phones(MethodView):
     @blp.arguments(PhoneQueryArgsSchema, location="query")
-    @blp.response(200, PhoneListSchema)
+    @blp.response(200, PhoneListSchema, example=examples.PHONE_LIST)
+    @errors(401)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """List phone numbers
 
-        Filters by status and searches names and number digits; newest first.
+        Filters by status and searches names and number digits; newest
+        first, ties broken by uuid.
         """
         page = phone_repository().list(
             search=args.get("search"),
@@ -71,11 +92,19 @@ class Phones(MethodView):
             "limit": args["limit"],
         }
 
-    @blp.arguments(PhoneCreateSchema)
-    @blp.response(201, PhoneSchema)
-    @blp.alt_response(409, description="The client already has this number.")
+    @blp.arguments(PhoneCreateSchema, example=examples.REGISTRATION)
+    @blp.response(
+        201,
+        PhoneSchema,
+        example=examples.PHONE,
+        headers={"Location": {"description": "URL of the new phone", "schema": {"type": "string"}}},
+    )
+    @errors(400, 401, 409, 413, 415)
     def post(self, fields: dict[str, Any]) -> Any:
-        """Register a phone number"""
+        """Register a phone number
+
+        Accepts E.164 or a national number read in `countryCode`.
+        """
         try:
             phone = phone_repository().add(fields)
         except DuplicateNumberError as error:
@@ -87,13 +116,16 @@ class Phones(MethodView):
                 extra={"uuid": str(error.existing_uuid)},
             )
 
+        signals.send(signals.phone_registered, phone=phone, client=g.phones_client)
         location = url_for(".PhonesById", phone_uuid=phone.uuid)
         return phone, {"Location": location}
 
 
 @blp.route("/<uuid:phone_uuid>")
+@blp.etag
 class PhonesById(MethodView):
-    @blp.response(200, PhoneSchema)
+    @blp.response(200, PhoneSchema, example=examples.PHONE)
+    @errors(401, 404)
     def get(self, phone_uuid: uuid.UUID) -> Any:
         """Get a phone number"""
         phone = phone_repository().get(phone_uuid)
@@ -101,30 +133,39 @@ class PhonesById(MethodView):
             _not_found(phone_uuid)
         return phone
 
-    @blp.arguments(PhoneUpdateSchema)
-    @blp.response(200, PhoneSchema)
+    @blp.arguments(PhoneUpdateSchema, example=examples.UPDATE)
+    @blp.response(200, PhoneSchema, example=examples.PHONE)
+    @errors(400, 401, 404, 413, 415)
     def patch(self, changes: dict[str, Any], phone_uuid: uuid.UUID) -> Any:
         """Update a phone number
 
         Fields left out keep their value; an explicit null clears a field.
+        `If-Match` is optional: with it, a stale ETag answers 412.
         """
         repository = phone_repository()
         if "fallback_destination" in changes:
-            phone = repository.get(phone_uuid)
-            if phone is None:
+            current = repository.get(phone_uuid)
+            if current is None:
                 _not_found(phone_uuid)
-            _parse_update_fallback(changes, phone.country_code)
+            _parse_update_fallback(changes, current.country_code)
 
-        phone = repository.update(phone_uuid, changes)
+        phone = repository.update(phone_uuid, changes, check=_check_etag)
         if phone is None:
             _not_found(phone_uuid)
+        signals.send(signals.phone_updated, phone=phone, client=g.phones_client)
         return phone
 
     @blp.response(204)
+    @errors(401, 404)
     def delete(self, phone_uuid: uuid.UUID) -> None:
-        """Delete a phone number"""
-        if not phone_repository().delete(phone_uuid):
+        """Delete a phone number
+
+        `If-Match` is optional: with it, a stale ETag answers 412.
+        """
+        phone = phone_repository().delete(phone_uuid, check=_check_etag)
+        if phone is None:
             _not_found(phone_uuid)
+        signals.send(signals.phone_deleted, phone=phone, client=g.phones_client)
 
 
 def _parse_update_fallback(changes: dict[str, Any], region: str | None) -> None:

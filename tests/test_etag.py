@@ -1,0 +1,88 @@
+"""ETags: conditional GET, and If-Match on PATCH and DELETE."""
+
+from __future__ import annotations
+
+
+def path(phone):
+    return f"/api/phones/{phone['uuid']}"
+
+
+def test_get_answers_etag(client, phone):
+    response = client.get(path(phone))
+
+    assert response.headers["ETag"].startswith('"')
+
+
+def test_if_none_match_answers_304(client, phone):
+    etag = client.get(path(phone)).headers["ETag"]
+    response = client.get(path(phone), headers={"If-None-Match": etag})
+
+    assert response.status_code == 304
+    assert response.get_data() == b""
+
+
+def test_changed_phone_answers_200_again(client, phone):
+    etag = client.get(path(phone)).headers["ETag"]
+    client.patch(path(phone), json={"name": "Renamed"})
+    response = client.get(path(phone), headers={"If-None-Match": etag})
+
+    assert response.status_code == 200
+    assert response.headers["ETag"] != etag
+
+
+def test_patch_with_current_etag(client, phone):
+    etag = client.get(path(phone)).headers["ETag"]
+    response = client.patch(path(phone), json={"name": "New"}, headers={"If-Match": etag})
+
+    assert response.status_code == 200
+    assert response.headers["ETag"] != etag
+    assert response.headers["ETag"] == client.get(path(phone)).headers["ETag"]
+
+
+def test_patch_without_if_match_works(client, phone):
+    response = client.patch(path(phone), json={"name": "Plain curl"})
+
+    assert response.status_code == 200
+
+
+def test_patch_with_star_works(client, phone):
+    response = client.patch(path(phone), json={"name": "Any"}, headers={"If-Match": "*"})
+
+    assert response.status_code == 200
+
+
+def test_lost_update_is_prevented(client, phone):
+    first_etag = client.get(path(phone)).headers["ETag"]
+    second_etag = client.get(path(phone)).headers["ETag"]
+
+    first = client.patch(path(phone), json={"name": "Alice's edit"}, headers={"If-Match": first_etag})
+    second = client.patch(path(phone), json={"name": "Bob's edit"}, headers={"If-Match": second_etag})
+
+    assert first.status_code == 200
+    assert second.status_code == 412
+    assert second.get_json()["code"] == 412
+    assert client.get(path(phone)).get_json()["name"] == "Alice's edit"
+
+
+def test_stale_delete_answers_412(client, phone):
+    etag = client.get(path(phone)).headers["ETag"]
+    client.patch(path(phone), json={"status": "pending"})
+    response = client.delete(path(phone), headers={"If-Match": etag})
+
+    assert response.status_code == 412
+    assert client.get(path(phone)).status_code == 200
+
+
+def test_delete_with_current_etag(client, phone):
+    etag = client.get(path(phone)).headers["ETag"]
+    response = client.delete(path(phone), headers={"If-Match": etag})
+
+    assert response.status_code == 204
+
+
+def test_stale_patch_changes_nothing(client, phone):
+    stale = '"0000000000000000000000000000000000000000"'
+    response = client.patch(path(phone), json={"name": "Lost"}, headers={"If-Match": stale})
+
+    assert response.status_code == 412
+    assert client.get(path(phone)).get_json() == phone
