@@ -28,17 +28,29 @@ _MESSAGES = {
 }
 
 
+def handle_http_exception(error: HTTPException) -> Any:
+    """Answer `error` in flask-smorest's format, always with a message."""
+    payload: dict[str, Any] = {"code": error.code, "status": error.name}
+    headers: dict[str, str] = {}
+    data = getattr(error, "data", None) or {}
+    if "message" in data:
+        payload["message"] = data["message"]
+    else:
+        payload["message"] = _MESSAGES.get(error.code) or error.description
+    if "errors" in data or "messages" in data:
+        payload["errors"] = data.get("errors", data.get("messages"))
+    payload.update(data.get("extra", {}))
+    headers.update(data.get("headers") or {})
+    if isinstance(error, MethodNotAllowed) and error.valid_methods:
+        headers["Allow"] = ", ".join(error.valid_methods)
+    return payload, error.code, headers
+
+
 class Api(flask_smorest.Api):
     """Api whose error payloads always carry a message."""
 
     def handle_http_exception(self, error: HTTPException) -> Any:
-        payload, code, headers = super().handle_http_exception(error)
-        payload.setdefault("message", _MESSAGES.get(code) or error.description)
-        if isinstance(error, MethodNotAllowed) and error.valid_methods:
-            headers = {**headers, "Allow": ", ".join(error.valid_methods)}
-        data = getattr(error, "data", None) or {}
-        payload.update(data.get("extra", {}))
-        return payload, code, headers
+        return handle_http_exception(error)
 
 
 def _reject_constant(name: str) -> NoReturn:
@@ -112,6 +124,12 @@ class Blueprint(flask_smorest.Blueprint):
     """
 
     ARGUMENTS_PARSER = JSONParser()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Errors inside the blueprint keep this format even when a host
+        # application mounts it on an Api with another error handler.
+        self.register_error_handler(HTTPException, handle_http_exception)
 
     def _check_precondition(self) -> None:
         return None

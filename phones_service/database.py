@@ -7,6 +7,7 @@ database extension can mount the phones API beside it without conflicts.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, current_app, g
@@ -33,16 +34,24 @@ class Database:
         if app is not None:
             self.init_app(app)
 
-    def init_app(self, app: Flask) -> None:
-        url = app.config["PHONES_DATABASE_URL"]
-        engine = create_database_engine(url, app.config["PHONES_SQLITE_BUSY_TIMEOUT"])
+    def init_app(self, app: Flask, engine: EngineSource | None = None) -> None:
+        """Bind to `app`, with its own engine or with `engine`.
+
+        A host application passes its engine, or a callable that returns it
+        inside an app context (such as `lambda: db.engine` with
+        Flask-SQLAlchemy), so the phones tables live in its database.
+        """
+        if engine is None:
+            url = app.config["PHONES_DATABASE_URL"]
+            busy_timeout = app.config["PHONES_SQLITE_BUSY_TIMEOUT"]
+            engine = create_database_engine(url, busy_timeout)
+            log.info("database: %s", engine.url.render_as_string(hide_password=True))
         app.extensions["phones_database"] = _State(engine)
         app.teardown_appcontext(_close_session)
-        log.info("database: %s", engine.url.render_as_string(hide_password=True))
 
     @property
     def engine(self) -> Engine:
-        return _state().engine
+        return _state().get_engine()
 
     def get_engine(self) -> Engine:
         return self.engine
@@ -52,14 +61,22 @@ class Database:
         """Return the session of the current app context, opening one if needed."""
         session = g.get("phones_session")
         if session is None:
-            session = g.phones_session = _state().sessionmaker()
+            session = g.phones_session = _state().sessionmaker(bind=self.engine)
         return session
 
 
+EngineSource = Engine | Callable[[], Engine]
+
+
 class _State:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.sessionmaker = sessionmaker(engine, expire_on_commit=False)
+    def __init__(self, engine: EngineSource) -> None:
+        self._engine = engine
+        self.sessionmaker = sessionmaker(expire_on_commit=False)
+
+    def get_engine(self) -> Engine:
+        if isinstance(self._engine, Engine):
+            return self._engine
+        return self._engine()
 
 
 def _state() -> _State:

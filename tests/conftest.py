@@ -13,12 +13,17 @@ from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
+from examples.host_app import db as host_db
 from phones_service import create_app
 from phones_service.accounts import AccountRepository
 from phones_service.clients import DEFAULT_CLIENT_UUID
 from phones_service.extensions import db
 
+from .services import PrefixClient, create_host_user, logged_in_client, make_host_app
+
 SECRET_KEY = Fernet.generate_key().decode()
+# Users of the host app template database: name to (user id, client uuid).
+HOST_USERS: dict[str, tuple[int, str]] = {"ann": (0, ""), "bob": (0, "")}
 
 
 def make_app(database_path: Path, instance_path: Path, **config: Any) -> Flask:
@@ -115,3 +120,38 @@ def phone(client: FlaskClient) -> dict[str, Any]:
     )
     assert response.status_code == 201, response.get_json()
     return response.get_json()
+
+
+@pytest.fixture(scope="session")
+def migrated_host_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Host database with its own and the phones migrations applied."""
+    folder = tmp_path_factory.mktemp("host-template")
+    path = folder / "host.db"
+    app = make_host_app(path, folder, SECRET_KEY)
+    with app.app_context():
+        upgrade(revision="heads")
+    for username in HOST_USERS:
+        HOST_USERS[username] = create_host_user(app, username)
+    with app.app_context():
+        host_db.engine.dispose()
+    return path
+
+
+@pytest.fixture
+def host_app(tmp_path: Path, migrated_host_database: Path) -> Flask:
+    """Example host application with the phones API mounted in it."""
+    path = tmp_path / "host.db"
+    shutil.copyfile(migrated_host_database, path)
+    return make_host_app(path, tmp_path, SECRET_KEY)
+
+
+@pytest.fixture(params=["standalone", "embedded"])
+def service_client(request: pytest.FixtureRequest) -> FlaskClient:
+    """Client of the standalone service, then of the API mounted in a host."""
+    if request.param == "embedded":
+        return logged_in_client(request.getfixturevalue("host_app"), HOST_USERS["ann"])
+    app = request.getfixturevalue("app")
+    app.test_client_class = PrefixClient
+    test_client = authorized_client(app, request.getfixturevalue("api_key"))
+    test_client.phones_client_uuid = str(DEFAULT_CLIENT_UUID)
+    return test_client

@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
+
+@pytest.fixture
+def client(service_client):
+    """Runs each test against the standalone service and the host app."""
+    return service_client
+
 
 def path(phone):
     return f"/api/phones/{phone['uuid']}"

@@ -6,6 +6,12 @@ import pytest
 
 from .conftest import register
 
+
+@pytest.fixture
+def client(service_client):
+    """Runs each test against the standalone service and the host app."""
+    return service_client
+
 # (typed number, countryCode sent or None, stored E.164, returned countryCode).
 # Fictional or drama ranges where the country has them.
 TYPED = [

@@ -6,7 +6,7 @@ import uuid
 from http import HTTPStatus
 from typing import Any
 
-from flask import g, url_for
+from flask import current_app, g, request, url_for
 from flask.views import MethodView
 from flask_smorest import abort
 from marshmallow import ValidationError
@@ -14,6 +14,7 @@ from marshmallow import ValidationError
 from .. import signals
 from ..api import Blueprint
 from ..clients import phones_state
+from ..config import MAX_CONTENT_LENGTH
 from ..extensions import db
 from ..models import Phone
 from . import examples
@@ -44,6 +45,13 @@ def errors(*codes: int):
         return function
 
     return decorate
+
+
+@blp.before_request
+def limit_body() -> None:
+    """Cap request bodies even where a host app sets no MAX_CONTENT_LENGTH."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH") or MAX_CONTENT_LENGTH
+    request.max_content_length = min(limit, MAX_CONTENT_LENGTH)
 
 
 @blp.before_request
