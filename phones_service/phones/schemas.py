@@ -96,6 +96,16 @@ class PhoneSchema(OutputSchema):
     updatedAt = Timestamp(attribute="updated_at")
 
 
+class ConflictSchema(ma.Schema):
+    """Error answered when the client already has the number."""
+
+    code = fields.Integer(metadata={"example": 409})
+    status = fields.String(metadata={"example": "Conflict"})
+    message = fields.String()
+    errors = fields.Dict()
+    uuid = fields.UUID(metadata={"description": "The phone that has the number."})
+
+
 class PhoneListSchema(OutputSchema):
     """One page of phones."""
 

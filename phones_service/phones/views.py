@@ -20,6 +20,7 @@ from ..models import Phone
 from . import examples
 from .repository import DuplicateNumberError, PhoneRepository
 from .schemas import (
+    ConflictSchema,
     PhoneCreateSchema,
     PhoneListSchema,
     PhoneQueryArgsSchema,
@@ -107,7 +108,8 @@ class Phones(MethodView):
         example=examples.PHONE,
         headers={"Location": {"description": "URL of the new phone", "schema": {"type": "string"}}},
     )
-    @errors(400, 401, 409, 413, 415)
+    @errors(400, 401, 413, 415)
+    @blp.alt_response(409, schema=ConflictSchema, description="Already registered")
     def post(self, fields: dict[str, Any]) -> Any:
         """Register a phone number
 
