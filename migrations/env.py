@@ -12,6 +12,8 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from phones_service.models import include_in_comparison
+
 VERSION_TABLE = "phones_alembic_version"
 
 config = context.config
@@ -24,9 +26,9 @@ target_metadata = database.metadata
 
 def include_object(obj, name, type_, reflected, compare_to):
     """Compare only the service's own tables, never a host's."""
-    if type_ == "table":
-        return name.startswith("phones_") and name != VERSION_TABLE
-    return True
+    if type_ == "table" and not name.startswith("phones_"):
+        return False
+    return include_in_comparison(obj, name, type_, reflected, compare_to)
 
 
 def _options() -> dict:

@@ -24,7 +24,7 @@ from .clients import ClientResolver
 from .config import DEFAULTS
 from .database import EngineSource
 from .extensions import db
-from .models import Base
+from .models import Base, include_in_comparison
 from .phones.views import blp
 
 VERSIONS_DIRECTORY = os.path.abspath(
@@ -33,6 +33,10 @@ VERSIONS_DIRECTORY = os.path.abspath(
 
 # The phones tables, for a host's Alembic `target_metadata` list.
 metadata = Base.metadata
+
+# For a host's Alembic `include_object`: skips the search index that the
+# phones migrations create outside the models.
+include_object = include_in_comparison
 
 
 def init_phones(

@@ -103,6 +103,36 @@ class ApiKey(Base):
     client: Mapped[Client] = relationship(lazy="joined", innerjoin=True)
 
 
+class PhoneStatusCount(Base):
+    """Number of a client's phones in one status, kept by database triggers."""
+
+    __tablename__ = "phones_status_counts"
+
+    client_id: Mapped[int] = mapped_column(
+        ForeignKey("phones_clients.id", ondelete="CASCADE"), primary_key=True
+    )
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    count: Mapped[int]
+
+
+# Objects that migrations create outside these models, because SQLAlchemy
+# cannot declare them for both databases: the SQLite FTS5 search table (and
+# the shadow tables SQLite makes for it) and PostgreSQL's trigram indexes.
+# Comparisons of models and database skip them.
+SEARCH_INDEX_PREFIXES = (
+    "phones_numbers_search",
+    "ix_phones_numbers_name_trgm",
+    "ix_phones_numbers_number_trgm",
+)
+
+
+def include_in_comparison(obj, name, type_, reflected, compare_to) -> bool:
+    """Alembic `include_object` hook that skips the migration-only objects."""
+    if name and name.startswith(SEARCH_INDEX_PREFIXES):
+        return False
+    return not (type_ == "table" and name and name.endswith("alembic_version"))
+
+
 def _one_of(column: str, values: tuple[str, ...]) -> CheckConstraint:
     quoted = ", ".join(f"'{value}'" for value in values)
     return CheckConstraint(f"{column} IN ({quoted})", name=column)

@@ -39,7 +39,7 @@ def search(client, text, **params):
 def test_list_shape(client, phones):
     body = client.get("/api/phones").get_json()
 
-    assert sorted(body) == ["limit", "page", "phones", "total"]
+    assert sorted(body) == ["limit", "nextCursor", "page", "phones", "total"]
     assert body["total"] == 4
     assert body["page"] == 1
     assert body["limit"] == 10
@@ -153,3 +153,118 @@ def test_bad_query_parameter_answers_422(client, phones, params, field):
     assert response.status_code == 422
     assert field in body["errors"]["query"]
     assert body["message"]
+
+
+def test_cursor_pages_cover_everything(client):
+    for index in range(23):
+        assert register(client, f"+1605444{index:04d}").status_code == 201
+
+    seen, cursor = [], None
+    for _ in range(10):
+        query = {"limit": 7} if cursor is None else {"limit": 7, "cursor": cursor}
+        body = client.get("/api/phones", query_string=query).get_json()
+        assert body["total"] == 23
+        seen.extend(phone["uuid"] for phone in body["phones"])
+        cursor = body["nextCursor"]
+        if cursor is None:
+            break
+
+    paged = [
+        phone["uuid"]
+        for page in range(1, 5)
+        for phone in client.get(
+            "/api/phones", query_string={"limit": 7, "page": page}
+        ).get_json()["phones"]
+    ]
+    assert seen == paged
+
+
+def test_last_page_has_no_cursor(client, phones):
+    body = client.get("/api/phones", query_string={"limit": 10}).get_json()
+
+    assert body["nextCursor"] is None
+
+
+def test_cursor_combines_with_search(client, phones):
+    first = client.get("/api/phones", query_string={"search": "office", "limit": 1}).get_json()
+    second = client.get(
+        "/api/phones",
+        query_string={"search": "office", "limit": 1, "cursor": first["nextCursor"]},
+    ).get_json()
+
+    assert first["total"] == 2
+    assert len(second["phones"]) == 1
+    assert second["phones"][0]["uuid"] != first["phones"][0]["uuid"]
+
+
+@pytest.mark.parametrize(
+    "cursor", ["", "garbage", "bm90IGEgY3Vyc29y", "MjAyNi0wMS0wMXxub3QtYS11dWlk", "%%%"]
+)
+def test_invalid_cursor_answers_422(client, phones, cursor):
+    response = client.get("/api/phones", query_string={"cursor": cursor})
+
+    assert response.status_code == 422
+    assert "cursor" in response.get_json()["errors"]["query"]
+
+
+def test_cursor_with_page_answers_422(client, phones):
+    cursor = client.get("/api/phones", query_string={"limit": 1}).get_json()["nextCursor"]
+    response = client.get("/api/phones", query_string={"cursor": cursor, "page": 2})
+
+    assert response.status_code == 422
+    assert "cursor" in response.get_json()["errors"]["query"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Sy", ["+61255501234"]),
+        ("ne", ["+16054440129", "+61255501234"]),
+        ("44", ["+442079460958", "+16054440129"]),
+        ('"', []),
+        ('Desk"', []),
+        ("OR", ["+12025550143"]),
+        ('" OR "', []),
+        ("NEAR(x", []),
+        ("port 1", ["+12025550143"]),
+        ("london_desk", ["+442079460958"]),
+    ],
+)
+def test_search_short_and_special_text(client, phones, text, expected):
+    assert search(client, text) == sorted(expected)
+
+
+def test_search_folds_unicode_case(client):
+    register(client, "+12025550143", name="Öffice Zürich")
+
+    assert search(client, "öFFICE zü") == ["+12025550143"]
+
+
+def test_search_sees_renamed_phone(client, phones):
+    client.patch(f"/api/phones/{phones[0]['uuid']}", json={"name": "Renamed Line"})
+
+    assert search(client, "renamed") == ["+16054440129"]
+    assert search(client, "main office") == []
+
+
+def test_search_forgets_deleted_phone(client, phones):
+    client.delete(f"/api/phones/{phones[2]['uuid']}")
+
+    assert search(client, "7946") == []
+    assert search(client, "london") == []
+
+
+def test_totals_follow_every_change(client, phones):
+    client.patch(f"/api/phones/{phones[0]['uuid']}", json={"status": "pending"})
+    client.patch(f"/api/phones/{phones[1]['uuid']}", json={"status": "pending"})
+    client.patch(f"/api/phones/{phones[1]['uuid']}", json={"status": "inactive"})
+    client.delete(f"/api/phones/{phones[2]['uuid']}")
+    register(client, "+12025550144", status="pending")
+
+    def total(**query):
+        return client.get("/api/phones", query_string=query).get_json()["total"]
+
+    assert total() == 4
+    assert total(status="active") == 1
+    assert total(status="pending") == 2
+    assert total(status="inactive") == 1

@@ -26,7 +26,7 @@ PHONE = {
     "updatedAt": "2026-04-20T15:30:00.000Z",
 }
 
-PHONE_LIST = {"phones": [PHONE], "total": 1, "page": 1, "limit": 10}
+PHONE_LIST = {"phones": [PHONE], "total": 1, "page": 1, "limit": 10, "nextCursor": None}
 
 REGISTRATION = {
     "number": "+16054440129",

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import json
 import re
+import uuid
+from datetime import datetime
 from typing import Any
 
 from marshmallow import ValidationError, fields, validate
 
 from ..numbers import PhoneNumberError, normalize_region
+from .repository import PageCursor
 
 MASK = "••••••••"
 PARAMETERS_MAX_BYTES = 8 * 1024
@@ -76,6 +80,30 @@ class Timestamp(fields.String):
             return None
         stamp = value.strftime("%Y-%m-%dT%H:%M:%S")
         return f"{stamp}.{value.microsecond // 1000:03d}Z"
+
+
+class Cursor(fields.String):
+    """Opaque page cursor: the creation time and uuid of a page's last phone."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            decoded = base64.urlsafe_b64decode(text.encode("ascii") + b"==").decode()
+            stamp, _, phone_uuid = decoded.partition("|")
+            created_at = datetime.fromisoformat(stamp)
+            cursor = PageCursor(created_at, uuid.UUID(phone_uuid))
+        except (ValueError, UnicodeError):
+            cursor = None
+        if cursor is None or created_at.tzinfo is None:
+            raise ValidationError(
+                "Invalid cursor; send the nextCursor of a previous answer."
+            )
+        return cursor
+
+
+def encode_cursor(created_at: datetime, phone_uuid: uuid.UUID) -> str:
+    raw = f"{created_at.isoformat()}|{phone_uuid}".encode()
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
 class StrictBoolean(fields.Boolean):

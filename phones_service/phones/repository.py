@@ -10,17 +10,17 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..crypto import SecretBox
 from ..database import WRITE_TRANSACTION
-from ..models import Client, Phone, utcnow
-from ..numbers import search_digits
+from ..models import Client, Phone, PhoneStatusCount, utcnow
+from .search import search_condition
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,14 @@ class PhonePage:
     total: int
 
 
+@dataclass(frozen=True)
+class PageCursor:
+    """Position after which the next page starts."""
+
+    created_at: datetime
+    uuid: uuid.UUID
+
+
 class PhoneRepository:
     """Phones of one client."""
 
@@ -55,28 +63,52 @@ class PhoneRepository:
         self.secrets = secrets
 
     def list(
-        self, *, search: str | None, status: str | None, page: int, limit: int
+        self,
+        *,
+        search: str | None,
+        status: str | None,
+        page: int,
+        limit: int,
+        after: PageCursor | None = None,
     ) -> PhonePage:
-        """Return one page, newest first, ties broken by uuid."""
+        """Return one page, newest first, ties broken by uuid.
+
+        `after` continues from the last phone of the previous page, which
+        costs the same at any depth, where `page` has to skip the rows.
+        """
         conditions = [Phone.client_id == self.client.id]
         if status is not None:
             conditions.append(Phone.status == status)
         if search:
-            conditions.append(_search_condition(search))
+            conditions.append(search_condition(self._dialect(), search))
 
-        total = self.session.scalar(
-            select(func.count()).select_from(Phone).where(*conditions)
-        )
-        query = (
-            select(Phone)
-            .where(*conditions)
-            .order_by(Phone.created_at.desc(), Phone.uuid.desc())
-            .offset((page - 1) * limit)
-            .limit(limit)
-        )
+        total = self._count(conditions, counted=not search, status=status)
+        query = select(Phone).where(*conditions)
+        if after is not None:
+            query = query.where(
+                tuple_(Phone.created_at, Phone.uuid) < tuple_(after.created_at, after.uuid)
+            )
+        else:
+            query = query.offset((page - 1) * limit)
+        query = query.order_by(Phone.created_at.desc(), Phone.uuid.desc()).limit(limit)
         phones = list(self.session.scalars(query))
         self.session.commit()
-        return PhonePage(phones=phones, total=total or 0)
+        return PhonePage(phones=phones, total=total)
+
+    def _count(self, conditions: list[Any], *, counted: bool, status: str | None) -> int:
+        if not counted:
+            query = select(func.count()).select_from(Phone).where(*conditions)
+            return self.session.scalar(query) or 0
+        # Kept by database triggers, so a total is one small read.
+        query = select(func.coalesce(func.sum(PhoneStatusCount.count), 0)).where(
+            PhoneStatusCount.client_id == self.client.id
+        )
+        if status is not None:
+            query = query.where(PhoneStatusCount.status == status)
+        return self.session.scalar(query) or 0
+
+    def _dialect(self) -> str:
+        return self.session.get_bind().dialect.name
 
     def get(self, phone_uuid: uuid.UUID) -> Phone | None:
         phone = self._find(Phone.uuid == phone_uuid)
@@ -206,19 +238,6 @@ def _columns(fields: dict[str, Any], secrets: SecretBox) -> dict[str, Any]:
             None if password is None else secrets.encrypt(password)
         )
     return columns
-
-
-def _search_condition(search: str) -> Any:
-    pattern = "%" + _escape_like(search.strip().lower()) + "%"
-    condition = func.lower(Phone.name).like(pattern, escape="\\")
-    digits = search_digits(search)
-    if digits:
-        condition = or_(condition, Phone.number.like(f"%{digits}%"))
-    return condition
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def rotate_sip_passwords(session: Session, secrets: SecretBox, batch: int = 500) -> int:

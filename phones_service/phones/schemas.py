@@ -19,6 +19,7 @@ from .fields import (
     StrictBoolean,
     Text,
     Timestamp,
+    Cursor,
     hooks_field,
     url_field,
 )
@@ -113,6 +114,11 @@ class PhoneListSchema(OutputSchema):
     total = fields.Integer()
     page = fields.Integer()
     limit = fields.Integer()
+    nextCursor = fields.String(
+        attribute="next_cursor",
+        allow_none=True,
+        metadata={"description": "Send as `cursor` for the next page; null on the last."},
+    )
 
 
 class _PhoneWriteSchema(ma.Schema):
@@ -231,3 +237,14 @@ class PhoneQueryArgsSchema(ma.Schema):
     limit = fields.Integer(
         load_default=10, validate=validate.Range(min=1, max=LIMIT_MAX)
     )
+    cursor = Cursor(
+        metadata={
+            "description": "nextCursor of the previous page: continues after it, "
+            "as fast at any depth. Use instead of page."
+        }
+    )
+
+    @validates_schema
+    def check_paging(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if "cursor" in data and data["page"] != 1:
+            raise ValidationError("Send either page or cursor, not both.", "cursor")

@@ -18,6 +18,7 @@ from ..config import MAX_CONTENT_LENGTH
 from ..extensions import db
 from ..models import Phone
 from . import examples
+from .fields import encode_cursor
 from .repository import DuplicateNumberError, PhoneRepository
 from .schemas import (
     ConflictSchema,
@@ -93,12 +94,18 @@ class Phones(MethodView):
             status=args.get("status"),
             page=args["page"],
             limit=args["limit"],
+            after=args.get("cursor"),
         )
+        next_cursor = None
+        if len(page.phones) == args["limit"]:
+            last = page.phones[-1]
+            next_cursor = encode_cursor(last.created_at, last.uuid)
         return {
             "phones": page.phones,
             "total": page.total,
             "page": args["page"],
             "limit": args["limit"],
+            "next_cursor": next_cursor,
         }
 
     @blp.arguments(PhoneCreateSchema, example=examples.REGISTRATION)

@@ -1,7 +1,8 @@
 """The host's Alembic environment, as Flask-Migrate's template has it.
 
-The one change for the phones API: `target_metadata` lists the phones
-tables too, so that autogenerate neither drops nor recreates them.
+The changes for the phones API: `target_metadata` lists the phones tables
+too, and `include_object` skips the phones search index, so that
+autogenerate neither drops nor recreates them.
 """
 
 import logging
@@ -10,6 +11,7 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from phones_service.embed import include_object
 from phones_service.embed import metadata as phones_metadata
 
 config = context.config
@@ -33,6 +35,7 @@ def run_migrations_online():
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
+            include_object=include_object,
             **current_app.extensions["migrate"].configure_args,
         )
         with context.begin_transaction():
