@@ -72,6 +72,18 @@ class Server:
         self._wait_until_healthy()
         self.api_key = self.api_key or _printed_key(self.log_path.read_text())
 
+    def __enter__(self) -> Server:
+        """Start the server, and stop it again if it never becomes healthy."""
+        try:
+            self.start()
+        except BaseException:
+            self.stop(signal.SIGKILL)
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
     def _wait_until_healthy(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
@@ -115,3 +127,17 @@ class Server:
                 return Response(answer.status, dict(answer.headers), answer.read())
         except urllib.error.HTTPError as error:
             return Response(error.code, dict(error.headers), error.read())
+
+
+def list_all_phones(server: Server, max_pages: int = 20) -> list[dict[str, Any]]:
+    """Return every phone of the server's API key, reading pages of 100."""
+    phones: list[dict[str, Any]] = []
+    for page in range(1, max_pages + 1):
+        response = server.request("GET", f"/api/phones?limit=100&page={page}")
+        if response.status != 200:
+            status = response.status
+            raise RuntimeError(f"listing page {page} failed with status {status}")
+        phones += response.json()["phones"]
+        if len(phones) >= response.json()["total"]:
+            return phones
+    raise RuntimeError(f"phone list is longer than {max_pages} pages of 100")
