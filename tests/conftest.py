@@ -19,46 +19,113 @@ from phones_service.accounts import AccountRepository
 from phones_service.clients import DEFAULT_CLIENT_UUID
 from phones_service.extensions import db
 
+from .backends import BACKEND, as_url, client_ids, reset_postgresql
+from .pg import require_postgres, temporary_database
 from .services import PrefixClient, create_host_user, logged_in_client, make_host_app
 
 SECRET_KEY = Fernet.generate_key().decode()
 # Users of the host app template database: name to (user id, client uuid).
 HOST_USERS: dict[str, tuple[int, str]] = {"ann": (0, ""), "bob": (0, "")}
+# Apps made by the current test, whose engines are disposed after it.
+CREATED_APPS: list[Flask] = []
+# Clients that a PostgreSQL template database had after migration, by URL.
+KEPT_CLIENTS: dict[str, list[int]] = {}
 
 
-def make_app(database_path: Path, instance_path: Path, **config: Any) -> Flask:
+def pytest_collection_modifyitems(config: pytest.Config, items: list) -> None:
+    """In the PostgreSQL run, skip what runs only in the SQLite run."""
+    if BACKEND != "postgresql":
+        return
+    for item in items:
+        marker = item.get_closest_marker("sqlite_run_only")
+        if marker is not None:
+            item.add_marker(pytest.mark.skip(reason=marker.args[0]))
+
+
+def make_app(database: Path | str, instance_path: Path, **config: Any) -> Flask:
+    """Create the standalone app on a SQLite file path or a database URL."""
     settings = {
         "TESTING": True,
-        "PHONES_DATABASE_URL": f"sqlite:///{database_path}",
+        "PHONES_DATABASE_URL": as_url(database),
         "PHONES_SECRET_KEY": SECRET_KEY,
         **config,
     }
-    return create_app(settings, instance_path=str(instance_path))
+    app = create_app(settings, instance_path=str(instance_path))
+    CREATED_APPS.append(app)
+    return app
+
+
+@pytest.fixture(autouse=True)
+def dispose_engines() -> Iterator[None]:
+    """Close the connection pools of every app a test made.
+
+    Without this, each test's pool stays open and a PostgreSQL run soon
+    exceeds the server's connection limit.
+    """
+    yield
+    while CREATED_APPS:
+        app = CREATED_APPS.pop()
+        with app.app_context():
+            if "phones_database" in app.extensions:
+                db.engine.dispose()
+            if "sqlalchemy" in app.extensions:
+                host_db.engine.dispose()
+
+
+def migrate_template(database: Path | str, folder: Path) -> None:
+    app = make_app(database, folder)
+    with app.app_context():
+        upgrade()
+        # Closing the last connection checkpoints a SQLite WAL into the file.
+        db.engine.dispose()
 
 
 @pytest.fixture(scope="session")
-def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """SQLite file with every migration applied, copied by each test."""
+def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of a database with every migration applied, used by each test.
+
+    Each test gets a copy of the SQLite file, or, on PostgreSQL, the same
+    database emptied again.
+    """
     folder = tmp_path_factory.mktemp("template")
-    path = folder / "phones.db"
-    app = make_app(path, folder)
-    with app.app_context():
-        upgrade()
-        # Closing the last connection checkpoints the WAL into the file.
-        db.engine.dispose()
-    return path
+    if BACKEND == "sqlite":
+        path = folder / "phones.db"
+        migrate_template(path, folder)
+        yield as_url(path)
+        return
+
+    require_postgres()
+    with temporary_database() as url:
+        migrate_template(url, folder)
+        KEPT_CLIENTS[url] = client_ids(url)
+        yield url
 
 
 @pytest.fixture
-def database_path(tmp_path: Path, migrated_database: Path) -> Path:
+def database(tmp_path: Path, migrated_database: str) -> str:
+    """URL of a migrated database that no other test uses at the same time."""
+    if BACKEND == "postgresql":
+        reset_postgresql(migrated_database, KEPT_CLIENTS[migrated_database])
+        return migrated_database
     path = tmp_path / "phones.db"
-    shutil.copyfile(migrated_database, path)
-    return path
+    shutil.copyfile(as_url(migrated_database).removeprefix("sqlite:///"), path)
+    return as_url(path)
 
 
 @pytest.fixture
-def app(database_path: Path, tmp_path: Path) -> Iterator[Flask]:
-    yield make_app(database_path, tmp_path)
+def fresh_database(tmp_path: Path) -> Iterator[str]:
+    """URL of an empty database, with no migration applied."""
+    if BACKEND == "sqlite":
+        yield as_url(tmp_path / "fresh.db")
+        return
+    require_postgres()
+    with temporary_database() as url:
+        yield url
+
+
+@pytest.fixture
+def app(database: str, tmp_path: Path) -> Iterator[Flask]:
+    yield make_app(database, tmp_path)
 
 
 def create_key(app: Flask, client_reference: str | None = None) -> tuple[str, str]:
@@ -123,26 +190,44 @@ def phone(client: FlaskClient) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def migrated_host_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Host database with its own and the phones migrations applied."""
+def migrated_host_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Host database with its own and the phones migrations, and two users."""
     folder = tmp_path_factory.mktemp("host-template")
-    path = folder / "host.db"
-    app = make_host_app(path, folder, SECRET_KEY)
+    if BACKEND == "sqlite":
+        url = as_url(folder / "host.db")
+        _migrate_host_template(url, folder)
+        yield url
+        return
+
+    require_postgres()
+    with temporary_database() as url:
+        _migrate_host_template(url, folder)
+        KEPT_CLIENTS[url] = client_ids(url)
+        yield url
+
+
+def _migrate_host_template(url: str, folder: Path) -> None:
+    app = make_host_app(url, folder, SECRET_KEY)
     with app.app_context():
         upgrade(revision="heads")
     for username in HOST_USERS:
         HOST_USERS[username] = create_host_user(app, username)
     with app.app_context():
         host_db.engine.dispose()
-    return path
 
 
 @pytest.fixture
-def host_app(tmp_path: Path, migrated_host_database: Path) -> Flask:
+def host_app(tmp_path: Path, migrated_host_database: str) -> Flask:
     """Example host application with the phones API mounted in it."""
-    path = tmp_path / "host.db"
-    shutil.copyfile(migrated_host_database, path)
-    return make_host_app(path, tmp_path, SECRET_KEY)
+    if BACKEND == "postgresql":
+        reset_postgresql(migrated_host_database, KEPT_CLIENTS[migrated_host_database])
+        host = make_host_app(migrated_host_database, tmp_path, SECRET_KEY)
+    else:
+        path = tmp_path / "host.db"
+        shutil.copyfile(migrated_host_database.removeprefix("sqlite:///"), path)
+        host = make_host_app(as_url(path), tmp_path, SECRET_KEY)
+    CREATED_APPS.append(host)
+    return host
 
 
 @pytest.fixture(params=["standalone", "embedded"])

@@ -137,3 +137,10 @@ def query(database_url: str, *statements: str) -> list[tuple[Any, ...]]:
         for statement in statements[:-1]:
             connection.execute(statement)
         return connection.execute(statements[-1]).fetchall()
+
+
+def execute(database_url: str, *statements: str) -> None:
+    """Execute SQL statements that return no rows, in one session."""
+    with _connect(make_url(database_url)) as connection:
+        for statement in statements:
+            connection.execute(statement)

@@ -26,11 +26,11 @@ class PrefixClient(FlaskClient):
         return super().open(*args, **kwargs)
 
 
-def make_host_app(database_path: Path, instance_path: Path, secret_key: str):
+def make_host_app(database_url: str, instance_path: Path, secret_key: str):
     app = create_app(
         {
             "TESTING": True,
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database_path}",
+            "SQLALCHEMY_DATABASE_URI": database_url,
             "PHONES_SECRET_KEY": secret_key,
         }
     )

@@ -8,6 +8,7 @@ content type.
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 
 import pytest
@@ -24,7 +25,8 @@ from schemathesis.specs.openapi.checks import (
 
 from phones_service import create_app
 
-from .conftest import create_key, make_app
+from .backends import BACKEND, reset_postgresql
+from .conftest import KEPT_CLIENTS, create_key, make_app
 
 # Examples per operation; the whole module stays well under a minute.
 MAX_EXAMPLES = 100
@@ -53,8 +55,11 @@ schema = schemathesis.openapi.from_wsgi("/api/openapi.json", _SPEC_APP)
 @pytest.fixture(scope="module")
 def fuzz_app(tmp_path_factory, migrated_database):
     folder = tmp_path_factory.mktemp("fuzz")
+    if BACKEND == "postgresql":
+        reset_postgresql(migrated_database, KEPT_CLIENTS[migrated_database])
+        return make_app(migrated_database, folder)
     database = folder / "phones.db"
-    database.write_bytes(migrated_database.read_bytes())
+    shutil.copyfile(migrated_database.removeprefix("sqlite:///"), database)
     return make_app(database, folder)
 
 

@@ -15,6 +15,8 @@ from flask.testing import FlaskClient
 
 from .server import Server
 
+pytestmark = pytest.mark.sqlite_run_only("serves documentation, which no database changes")
+
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page
 

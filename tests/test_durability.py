@@ -25,6 +25,8 @@ from . import pg
 from .conftest import SECRET_KEY
 from .server import Response, Server, list_all_phones
 
+pytestmark = pytest.mark.sqlite_run_only("starts its own SQLite and PostgreSQL databases")
+
 MASK = "\u2022" * 8
 SENDERS = 4
 MAX_PER_SENDER = 100

@@ -22,14 +22,13 @@ PHONES_TABLES = {
 }
 
 
-def test_host_upgrade_command_applies_both(tmp_path):
-    path = tmp_path / "fresh.db"
-    app = make_host_app(path, tmp_path, SECRET_KEY)
+def test_host_upgrade_command_applies_both(fresh_database, tmp_path):
+    app = make_host_app(fresh_database, tmp_path, SECRET_KEY)
 
     result = app.test_cli_runner().invoke(args=["db", "upgrade", "heads"])
 
     assert result.exit_code == 0, result.output
-    engine = create_engine(f"sqlite:///{path}")
+    engine = create_engine(fresh_database)
     tables = {
         name
         for name in inspect(engine).get_table_names()
@@ -39,6 +38,7 @@ def test_host_upgrade_command_applies_both(tmp_path):
         heads = {row[0] for row in connection.exec_driver_sql("SELECT * FROM alembic_version")}
     assert tables == PHONES_TABLES | {"users", "alembic_version"}
     assert heads == {"0003", "h001"}
+    engine.dispose()
 
 
 def test_host_models_do_not_drift(host_app):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
@@ -11,6 +14,7 @@ from phones_service.clients import DEFAULT_CLIENT_UUID
 from phones_service.extensions import db
 from phones_service.models import include_in_comparison
 
+from .backends import BACKEND
 from .conftest import make_app
 
 SEARCH_TABLES = {
@@ -29,20 +33,25 @@ TABLES = {
 }
 
 
-def test_upgrade_from_empty_creates_tables(tmp_path):
-    app = make_app(tmp_path / "fresh.db", tmp_path)
+def expected_tables() -> set[str]:
+    """Tables after every migration; SQLite adds its FTS5 search tables."""
+    return TABLES | (SEARCH_TABLES if BACKEND == "sqlite" else set())
+
+
+def test_upgrade_from_empty_creates_tables(fresh_database, tmp_path):
+    app = make_app(fresh_database, tmp_path)
     with app.app_context():
         upgrade()
         tables = set(inspect(db.engine).get_table_names())
         clients = db.session.execute(text("SELECT uuid, name FROM phones_clients")).all()
 
-    assert tables == TABLES | SEARCH_TABLES
+    assert tables == expected_tables()
     assert len(clients) == 1
-    assert clients[0].uuid == DEFAULT_CLIENT_UUID.hex
+    assert uuid.UUID(str(clients[0].uuid)) == DEFAULT_CLIENT_UUID
 
 
-def test_downgrade_removes_everything(tmp_path):
-    app = make_app(tmp_path / "fresh.db", tmp_path)
+def test_downgrade_removes_everything(fresh_database, tmp_path):
+    app = make_app(fresh_database, tmp_path)
     with app.app_context():
         upgrade()
         downgrade(revision="base")
@@ -51,15 +60,15 @@ def test_downgrade_removes_everything(tmp_path):
     assert tables <= {"phones_alembic_version"}
 
 
-def test_upgrade_after_downgrade(tmp_path):
-    app = make_app(tmp_path / "fresh.db", tmp_path)
+def test_upgrade_after_downgrade(fresh_database, tmp_path):
+    app = make_app(fresh_database, tmp_path)
     with app.app_context():
         upgrade()
         downgrade(revision="base")
         upgrade()
         tables = set(inspect(db.engine).get_table_names())
 
-    assert tables == TABLES | SEARCH_TABLES
+    assert tables == expected_tables()
 
 
 def test_models_match_migrations(app):
@@ -73,6 +82,7 @@ def test_models_match_migrations(app):
     assert differences == []
 
 
+@pytest.mark.sqlite_run_only("checks SQLite settings")
 def test_sqlite_pragmas(app):
     with app.app_context():
         connection = db.session.connection()

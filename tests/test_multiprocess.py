@@ -22,6 +22,8 @@ from .conftest import SECRET_KEY
 from .pg import require_postgres, temporary_database
 from .server import Response, Server, list_all_phones
 
+pytestmark = pytest.mark.sqlite_run_only("starts its own SQLite and PostgreSQL databases")
+
 NUMBERS = [f"+1605555{index:04d}" for index in range(30)]
 COPIES = 4
 WORKERS = 16

@@ -16,6 +16,7 @@ from phones_service.crypto import SecretBox, SecretKeyError
 from phones_service.extensions import db
 from phones_service.phones.repository import PhoneRepository
 
+from .backends import raw_contents
 from .conftest import SECRET_KEY, make_app, register
 
 PASSWORD = "Plain-Text-Trunk-Password-77"
@@ -29,19 +30,17 @@ def stored_password(app, phone_uuid):
         return repository.sip_trunk_password(phone)
 
 
-def raw_database(app, database_path):
+def raw_database(app, database):
     with app.app_context():
         db.engine.dispose()
-    data = database_path.read_bytes()
-    wal = database_path.with_name(database_path.name + "-wal")
-    return data + (wal.read_bytes() if wal.exists() else b"")
+    return raw_contents(database)
 
 
-def test_database_file_has_no_plaintext(app, client, database_path):
+def test_database_file_has_no_plaintext(app, client, database):
     response = register(client, sipTrunkPassword=PASSWORD)
 
     assert response.status_code == 201
-    assert PASSWORD.encode() not in raw_database(app, database_path)
+    assert PASSWORD.encode() not in raw_database(app, database)
 
 
 def test_repository_decrypts_for_callers(app, client):
@@ -50,32 +49,32 @@ def test_repository_decrypts_for_callers(app, client):
     assert stored_password(app, phone_uuid) == PASSWORD
 
 
-def test_updated_password_is_encrypted(app, client, database_path):
+def test_updated_password_is_encrypted(app, client, database):
     phone_uuid = register(client, sipTrunkPassword="first-Pass-1").get_json()["uuid"]
     client.patch(f"/api/phones/{phone_uuid}", json={"sipTrunkPassword": PASSWORD})
 
     assert stored_password(app, phone_uuid) == PASSWORD
-    assert PASSWORD.encode() not in raw_database(app, database_path)
+    assert PASSWORD.encode() not in raw_database(app, database)
 
 
-def test_rotate_with_setting(app, client, database_path, tmp_path):
+def test_rotate_with_setting(app, client, database, tmp_path):
     phone_uuid = register(client, sipTrunkPassword=PASSWORD).get_json()["uuid"]
     new_key = Fernet.generate_key().decode()
-    rotating = make_app(database_path, tmp_path, PHONES_SECRET_KEY=f"{new_key},{SECRET_KEY}")
+    rotating = make_app(database, tmp_path, PHONES_SECRET_KEY=f"{new_key},{SECRET_KEY}")
 
     result = rotating.test_cli_runner().invoke(args=["secrets", "rotate"])
 
     assert result.exit_code == 0, result.output
     assert "Re-encrypted 1 SIP passwords" in result.output
-    only_new = make_app(database_path, tmp_path, PHONES_SECRET_KEY=new_key)
+    only_new = make_app(database, tmp_path, PHONES_SECRET_KEY=new_key)
     assert stored_password(only_new, phone_uuid) == PASSWORD
     with pytest.raises(SecretKeyError):
         stored_password(app, phone_uuid)
 
 
-def test_rotate_key_file(database_path, tmp_path, monkeypatch):
+def test_rotate_key_file(database, tmp_path, monkeypatch):
     monkeypatch.delenv("PHONES_SECRET_KEY", raising=False)
-    app = make_app(database_path, tmp_path, PHONES_SECRET_KEY=None)
+    app = make_app(database, tmp_path, PHONES_SECRET_KEY=None)
     key_file = tmp_path / "secret.key"
     client = app.test_client()
     with app.app_context():
@@ -91,7 +90,7 @@ def test_rotate_key_file(database_path, tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert key_file.read_bytes() != old_key
     assert len(key_file.read_bytes().split()) == 1
-    reloaded = make_app(database_path, tmp_path, PHONES_SECRET_KEY=None)
+    reloaded = make_app(database, tmp_path, PHONES_SECRET_KEY=None)
     assert stored_password(reloaded, phone_uuid) == PASSWORD
 
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 
+import pytest
+
+from .backends import BACKEND
 from .conftest import SECRET_KEY
+from .pg import require_postgres, temporary_database
 from .server import Server
 
 MASK = "\u2022" * 8
@@ -14,16 +18,18 @@ MASK = "\u2022" * 8
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("server")
-    running = Server(
-        env={
-            "DATABASE_URL": f"sqlite:///{folder / 'phones.db'}",
-            "PHONES_SECRET_KEY": SECRET_KEY,
-        },
-        log_path=folder / "server.log",
-    )
-    running.start()
-    yield running
-    running.stop()
+    with ExitStack() as stack:
+        if BACKEND == "postgresql":
+            require_postgres()
+            url = stack.enter_context(temporary_database())
+        else:
+            url = f"sqlite:///{folder / 'phones.db'}"
+        running = Server(
+            env={"DATABASE_URL": url, "PHONES_SECRET_KEY": SECRET_KEY},
+            log_path=folder / "server.log",
+        )
+        stack.enter_context(running)
+        yield running
 
 
 def test_readme_walkthrough(server):
