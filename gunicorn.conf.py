@@ -1,4 +1,4 @@
-"""gunicorn settings: one process with threads, on loopback unless HOST says.
+"""gunicorn settings: one process with threads, on loopback unless HOST is set.
 
 HOST and PORT set the address (default 127.0.0.1:3000); THREADS sets the
 thread count (default 8).

@@ -20,7 +20,7 @@ def create_app(
 ) -> Flask:
     """Create the standalone service.
 
-    `instance_path` holds the SQLite file, `config.py` and the generated
+    `instance_path` contains the SQLite file, `config.py` and the generated
     secret key; it defaults to Flask's `instance` folder.
     """
     app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)

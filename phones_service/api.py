@@ -1,7 +1,7 @@
 """flask-smorest `Api` and `Blueprint` with the service's error handling.
 
 Every error, including Flask's own 404, 405 and 413 and a malformed JSON
-body, is answered in flask-smorest's JSON format with a `message`.
+body, is returned in flask-smorest's JSON format with a `message`.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ _MESSAGES = {
 
 
 def handle_http_exception(error: HTTPException) -> Any:
-    """Answer `error` in flask-smorest's format, always with a message."""
+    """Build the response for `error` in flask-smorest's format, with a message."""
     payload: dict[str, Any] = {"code": error.code, "status": error.name}
     headers: dict[str, str] = {}
     data = getattr(error, "data", None) or {}
@@ -110,7 +110,7 @@ _OPTIONAL_IF_MATCH = {
     "name": "If-Match",
     "in": "header",
     "required": False,
-    "description": "ETag from a GET; when it is stale the answer is 412.",
+    "description": "ETag from a GET; when it is stale, the response is 412.",
     "schema": {"type": "string"},
 }
 
@@ -118,9 +118,9 @@ _OPTIONAL_IF_MATCH = {
 class Blueprint(flask_smorest.Blueprint):
     """Blueprint that parses bodies with JSONParser and makes If-Match optional.
 
-    flask-smorest answers 428 to a PATCH or DELETE without `If-Match`; here
+    flask-smorest responds 428 to a PATCH or DELETE without `If-Match`; here
     the header is optional, so a plain curl PATCH works, and a stale ETag
-    still answers 412.
+    still gets 412.
     """
 
     ARGUMENTS_PARSER = JSONParser()

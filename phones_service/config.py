@@ -13,7 +13,7 @@ from typing import Any
 from flask import Flask
 
 # Request bodies are small JSON objects; 64 KiB leaves room for `parameters`
-# while a larger body is answered 413 before it is parsed.
+# while a larger body gets 413 before it is parsed.
 MAX_CONTENT_LENGTH = 64 * 1024
 
 DEFAULTS: dict[str, Any] = {

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 # Execution option that makes a SQLite transaction start with BEGIN IMMEDIATE.
 # A deferred transaction that reads and then writes cannot wait for a
-# concurrent writer (SQLite answers SQLITE_BUSY at once, whatever the busy
+# concurrent writer (SQLite returns SQLITE_BUSY at once, whatever the busy
 # timeout), so every write transaction takes the write lock up front.
 WRITE_TRANSACTION = {"phones_write": True}
 

@@ -50,7 +50,7 @@ def init_phones(
     """Mount the phones endpoints on `api` under `url_prefix`.
 
     `resolve_client(session)` returns the phones `Client` of the current
-    request, or None to answer 401. Without `engine`, the service opens its
+    request, or None for a 401 response. Without `engine`, the service opens its
     own from `PHONES_DATABASE_URL`.
     """
     for name, value in DEFAULTS.items():

@@ -17,7 +17,7 @@ blp = Blueprint("health", __name__)
 
 @blp.get("/healthz")
 def healthz() -> tuple[dict[str, object], int]:
-    """Answer 200 once the database accepts queries, 503 otherwise."""
+    """Return 200 once the database accepts queries, 503 otherwise."""
     try:
         db.session.execute(text("SELECT 1"))
         db.session.rollback()

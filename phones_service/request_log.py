@@ -26,8 +26,8 @@ def init_app(app: Flask) -> None:
 
 def _start() -> None:
     g.request_started = time.perf_counter()
-    given = request.headers.get(HEADER, "")
-    g.request_id = given if _SANE_ID.match(given) else uuid.uuid4().hex
+    header_value = request.headers.get(HEADER, "")
+    g.request_id = header_value if _SANE_ID.match(header_value) else uuid.uuid4().hex
 
 
 def _finish(response: Response) -> Response:

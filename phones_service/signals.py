@@ -29,8 +29,8 @@ def send(signal: Any, **kwargs: Any) -> None:
         try:
             receiver(sender, **kwargs)
         except Exception:
-            # The change is committed; a failing receiver must not turn the
-            # answer into an error, so it is logged with its context.
+            # The change is committed, so a failing receiver must not turn the
+            # response into an error: it is logged with its context instead.
             phone = kwargs.get("phone")
             log.exception(
                 "receiver %r of %s failed for phone %s",

@@ -1,4 +1,4 @@
-"""A real gunicorn process on loopback, started the way the README says."""
+"""A real gunicorn process on loopback, started the way the README describes."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Bearer API keys: who gets in, and what a rejected request sees."""
+"""Bearer API keys: who gets in, and what a rejected request receives."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """schemathesis against the application's own OpenAPI document.
 
 Generated requests, valid and invalid, go through the WSGI app with a real
-API key on a migrated SQLite file. No answer may be a server error, break
+API key on a migrated SQLite file. No response may be a server error, break
 its documented schema, use an undocumented status code or have the wrong
 content type.
 """
@@ -33,7 +33,7 @@ MAX_EXAMPLES = 100
 
 # OpenAPI 3.0 cannot state every rule the API enforces (hook names, URL
 # schemes, phone number validity), so schemathesis' own guesses about which
-# requests must be accepted are not checked; everything about answers is.
+# requests must be accepted are not checked, while every check on responses is.
 CHECKS = [
     not_a_server_error,
     status_code_conformance,

@@ -1,4 +1,4 @@
-"""Every bad request answers JSON in the one error format, never 500 or HTML."""
+"""Every bad request gets JSON in the one error format, never 500 or HTML."""
 
 from __future__ import annotations
 

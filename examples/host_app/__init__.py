@@ -38,7 +38,7 @@ class User(db.Model):
 
 
 def current_phones_client(phones_session: Session) -> Client | None:
-    """Map the logged-in user to their phones client; None answers 401."""
+    """Map the logged-in user to their phones client; None makes the response 401."""
     user_id = session.get("user_id")
     if user_id is None:
         return None
@@ -52,7 +52,7 @@ def current_phones_client(phones_session: Session) -> Client | None:
 
 
 def create_user(username: str, password: str) -> User:
-    """Create a user and the phones client that holds their numbers."""
+    """Create a user and the phones client that owns their numbers."""
     phones_client = AccountRepository(phones_db.session).create_client(username)
     user = User(
         username=username,

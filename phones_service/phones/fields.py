@@ -96,7 +96,7 @@ class Cursor(fields.String):
             cursor = None
         if cursor is None or created_at.tzinfo is None:
             raise ValidationError(
-                "Invalid cursor; send the nextCursor of a previous answer."
+                "Invalid cursor; send the nextCursor of a previous response."
             )
         return cursor
 

@@ -50,7 +50,7 @@ class ServerSchema(ma.Schema):
 
 
 class OutputSchema(ma.Schema):
-    """Schema of an answer, in which every field is always present."""
+    """Schema of a response body, in which every field is always present."""
 
     def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
         # Documents every field as required, so clients can rely on it.
@@ -98,7 +98,7 @@ class PhoneSchema(OutputSchema):
 
 
 class ConflictSchema(ma.Schema):
-    """Error answered when the client already has the number."""
+    """Error returned when the client already has the number."""
 
     code = fields.Integer(metadata={"example": 409})
     status = fields.String(metadata={"example": "Conflict"})

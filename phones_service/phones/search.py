@@ -1,6 +1,6 @@
 """Search conditions that use each database's substring index.
 
-SQLite answers through the FTS5 trigram table `phones_numbers_search`, and
+SQLite searches through the FTS5 trigram table `phones_numbers_search`, and
 PostgreSQL through pg_trgm GIN indexes on `lower(name)` and `number`. Both
 indexes need at least three characters; a shorter search text is matched
 with LIKE, which reads every phone of the client.

@@ -157,7 +157,7 @@ class PhonesById(MethodView):
         """Update a phone number
 
         Fields left out keep their value; an explicit null clears a field.
-        `If-Match` is optional: with it, a stale ETag answers 412.
+        `If-Match` is optional: with it, a stale ETag gets 412.
         """
         repository = phone_repository()
         if "fallback_destination" in changes:
@@ -177,7 +177,7 @@ class PhonesById(MethodView):
     def delete(self, phone_uuid: uuid.UUID) -> None:
         """Delete a phone number
 
-        `If-Match` is optional: with it, a stale ETag answers 412.
+        `If-Match` is optional: with it, a stale ETag gets 412.
         """
         phone = phone_repository().delete(phone_uuid, check=_check_etag)
         if phone is None:
