@@ -35,6 +35,9 @@ def _sqlite_condition(words: str, digits: str | None) -> Any:
     if len(words) >= TRIGRAM:
         phrases.append(f"name : {_phrase(words)}")
     else:
+        # NOTE: SQLite's lower() folds ASCII letters only, so a one- or
+        # two-character search for "Ö" misses "ö"; the trigram index folds
+        # every letter.
         conditions.append(_name_like(words))
     if digits and len(digits) >= TRIGRAM:
         phrases.append(f"number : {_phrase(digits)}")
