@@ -1,0 +1,312 @@
+"""Benchmark of the phones service under wrk, at several table sizes.
+
+For each size, a fresh SQLite database gets one client with that many
+phones, gunicorn serves the service on it the way `make run` does, and wrk
+drives each operation for a fixed time after a warm-up. A bare Flask app
+under the same gunicorn settings gives the ceiling to compare against.
+
+    python -m bench.run --sizes 1000,100000,1000000 --json results.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import sys
+import tempfile
+import urllib.parse
+from collections.abc import Callable
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+from .load import LoadSettings, Request, run_wrk
+from .machine import describe_machine
+from .report import markdown_report, text_report, to_json
+from .results import OperationResult, Results, SizeResult
+from .seed import LINES_PER_PREFIX, NumberPrefixes, SeededDatabase, create_database
+from .server import Gunicorn
+
+log = logging.getLogger("bench")
+
+OPERATIONS = (
+    "get",
+    "list10",
+    "list100",
+    "search_digits",
+    "search_name",
+    "update",
+    "register",
+)
+# Registrations per second that one run gets distinct numbers for. Past it,
+# numbers repeat and the server returns 409 Conflict, counted as an error.
+MAX_REGISTER_RATE = 5000
+
+RequestFactory = Callable[[], Request]
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.run",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_data_options(parser)
+    _add_load_options(parser)
+    _add_output_options(parser)
+    return parser.parse_args(argv)
+
+
+def _add_data_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--sizes",
+        type=_sizes,
+        default=[1000, 100_000, 1_000_000],
+        help="comma-separated phone counts (default 1000,100000,1000000)",
+    )
+    parser.add_argument(
+        "--operations",
+        type=_operations,
+        default=list(OPERATIONS),
+        help=f"comma-separated subset of {','.join(OPERATIONS)} (default all)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=1, help="random seed of the phones (default 1)"
+    )
+
+
+def _add_load_options(parser: argparse.ArgumentParser) -> None:
+    options = [
+        ("--duration", 10, "seconds of measured load per operation"),
+        ("--warmup", 2, "seconds of unmeasured load before each measured run"),
+        ("--connections", 8, "open connections that wrk keeps busy"),
+        ("--wrk-threads", 1, "wrk threads, at most the connections"),
+        ("--timeout", 20, "seconds after which wrk counts a request as timed out"),
+    ]
+    for name, default, text in options:
+        minimum = 0 if name == "--warmup" else 1
+        parser.add_argument(
+            name,
+            type=_at_least(minimum),
+            default=default,
+            help=f"{text} (default {default})",
+        )
+
+
+def _add_output_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", type=Path, help="write the results as JSON here")
+    parser.add_argument(
+        "--markdown", type=Path, help="write the results as Markdown tables here"
+    )
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=Path(tempfile.gettempdir()),
+        help="folder for the temporary databases and logs (default the system's)",
+    )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the databases and server logs, and print where",
+    )
+
+
+def _at_least(minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is less than {minimum}")
+        return value
+
+    return parse
+
+
+def _sizes(text: str) -> list[int]:
+    sizes = [int(part.replace("_", "")) for part in text.split(",") if part.strip()]
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"invalid sizes {text!r}: give counts >= 1")
+    return sizes
+
+
+def _operations(text: str) -> list[str]:
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = sorted(set(names) - set(OPERATIONS))
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown operations {unknown}. Choose from {','.join(OPERATIONS)}."
+        )
+    return names
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if shutil.which("wrk") is None:
+        log.error("wrk is not installed. Install it with `apt-get install wrk`.")
+        return 2
+    if args.wrk_threads > args.connections:
+        log.error("--wrk-threads must be at most --connections")
+        return 2
+    settings = LoadSettings(
+        args.duration, args.warmup, args.connections, args.wrk_threads, args.timeout
+    )
+    folder = Path(tempfile.mkdtemp(prefix="phones-bench-", dir=args.workdir))
+    try:
+        results = _run(args, settings, folder)
+    finally:
+        _clean_up(folder, args.keep)
+    _write(results, args)
+    return 0
+
+
+def _run(args: argparse.Namespace, settings: LoadSettings, folder: Path) -> Results:
+    machine = describe_machine(folder)
+    sizes = [
+        measure_size(phones, args.operations, folder, settings, args.seed)
+        for phones in args.sizes
+    ]
+    return Results(machine, settings, sizes)
+
+
+def _clean_up(folder: Path, keep: bool) -> None:
+    if keep:
+        log.info("databases and server logs kept in %s", folder)
+    else:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _write(results: Results, args: argparse.Namespace) -> None:
+    print(text_report(results))
+    if args.json is not None:
+        args.json.write_text(json.dumps(to_json(results), indent=2) + "\n")
+        log.info("results written to %s", args.json)
+    if args.markdown is not None:
+        args.markdown.write_text(markdown_report(results))
+        log.info("Markdown tables written to %s", args.markdown)
+
+
+def measure_ceiling(
+    folder: Path, settings: LoadSettings
+) -> tuple[OperationResult, int]:
+    """Measure the bare Flask app and return its result and peak memory in KiB."""
+    log_path = folder / "ceiling.log"
+    with Gunicorn("bench.ceiling:app", {}, log_path, ready_path="/") as server:
+        request = Request("path", {"path": "/"})
+        result = _measure(server, "ceiling", lambda: request, settings, None)
+        assert server.memory is not None
+        return result, server.memory.sample()
+
+
+def measure_size(
+    phones: int, operations: list[str], folder: Path, settings: LoadSettings, seed: int
+) -> SizeResult:
+    """Seed a database of `phones` phones and measure each operation on it."""
+    size_folder = folder / f"phones-{phones}"
+    size_folder.mkdir()
+    prefixes = NumberPrefixes(seed)
+    secret_key = Fernet.generate_key().decode()
+    log.info("seeding %d phones", phones)
+    database = create_database(size_folder, phones, prefixes, secret_key, seed)
+    ids_path = size_folder / "phone-ids.txt"
+    ids_path.write_text("\n".join(database.phone_ids) + "\n")
+    factories = _request_factories(database, ids_path, prefixes, settings)
+    result = _size_result(database)
+    result.ceiling, result.ceiling_memory_kib = measure_ceiling(size_folder, settings)
+    with _service(database, size_folder) as server:
+        for operation in operations:
+            factory = factories[operation]
+            measured = _measure(server, operation, factory, settings, database.api_key)
+            result.operations.append(measured)
+        assert server.memory is not None
+        result.peak_memory_kib = server.memory.sample()
+        result.worker_restarted = server.worker_restarted()
+    return result
+
+
+def _service(database: SeededDatabase, folder: Path) -> Gunicorn:
+    # A PHONES_DATABASE_URL in the caller's environment would win over
+    # DATABASE_URL, so both are set.
+    env = {
+        "DATABASE_URL": database.url,
+        "PHONES_DATABASE_URL": database.url,
+        "PHONES_SECRET_KEY": database.secret_key,
+    }
+    return Gunicorn("wsgi:app", env, folder / "server.log", ready_path="/healthz")
+
+
+def _size_result(database: SeededDatabase) -> SizeResult:
+    return SizeResult(
+        phones=database.phones,
+        seed_seconds=database.seconds,
+        revision=database.revision,
+        search_digits=database.search_digits,
+        search_name=database.search_name,
+        digit_matches=database.digit_matches,
+        name_matches=database.name_matches,
+    )
+
+
+def _request_factories(
+    database: SeededDatabase,
+    ids_path: Path,
+    prefixes: NumberPrefixes,
+    settings: LoadSettings,
+) -> dict[str, RequestFactory]:
+    """Return a function per operation that builds the wrk request of one run.
+
+    Each registration run takes prefixes of its own, so no run repeats a
+    number that an earlier one registered.
+    """
+    ids = {"ids": str(ids_path)}
+    per_run = -(-settings.duration * MAX_REGISTER_RATE // LINES_PER_PREFIX)
+    threads = str(settings.threads)
+
+    def register() -> Request:
+        taken = ",".join(prefixes.take(per_run))
+        return Request("register", {"prefixes": taken, "threads": threads})
+
+    def path(query: dict[str, str | int]) -> RequestFactory:
+        request = Request(
+            "path", {"path": "/api/phones?" + urllib.parse.urlencode(query)}
+        )
+        return lambda: request
+
+    return {
+        "get": lambda: Request("get", ids),
+        "list10": path({"limit": 10}),
+        "list100": path({"limit": 100}),
+        "search_digits": path({"search": database.search_digits, "limit": 10}),
+        "search_name": path({"search": database.search_name, "limit": 10}),
+        "update": lambda: Request("update", ids),
+        "register": register,
+    }
+
+
+def _measure(
+    server: Gunicorn,
+    operation: str,
+    factory: RequestFactory,
+    settings: LoadSettings,
+    api_key: str | None,
+) -> OperationResult:
+    """Warm up, then run wrk and read the worker's CPU time around the run."""
+    if settings.warmup > 0:
+        run_wrk(server.base_url, factory(), settings, settings.warmup, api_key)
+    cpu_before = server.worker_cpu_seconds()
+    load = run_wrk(server.base_url, factory(), settings, settings.duration, api_key)
+    cpu_seconds = server.worker_cpu_seconds() - cpu_before
+    log.info(
+        "%s: %.0f req/s, p50 %.1f ms, p99 %.1f ms, %d errors",
+        operation, load.throughput, load.p50_ms, load.p99_ms, load.error_count,
+    )  # fmt: skip
+    return OperationResult(operation, load, cpu_seconds)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
