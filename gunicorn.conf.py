@@ -20,3 +20,6 @@ graceful_timeout = 10
 accesslog = None
 errorlog = "-"
 loglevel = "info"
+# gunicorn 27 opens one control socket path shared by every instance of the
+# user, so servers on other ports would replace each other's.
+control_socket_disable = True

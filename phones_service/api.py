@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import re
 from typing import Any, NoReturn
 
 import flask_smorest
@@ -22,6 +24,8 @@ log = logging.getLogger(__name__)
 _MESSAGES = {
     400: "The request is malformed.",
     404: "Not found: check the URL and the uuid.",
+    412: "The phone changed since that ETag was read: GET it again, then "
+    "retry with the new ETag.",
     413: "The request body is too large.",
     422: "The request is invalid: see `errors` for each field.",
     500: "Internal server error; the service logged the details.",
@@ -53,8 +57,48 @@ class Api(flask_smorest.Api):
         return handle_http_exception(error)
 
 
+# Deepest nesting of arrays and objects a body may have; far below the
+# recursion limit that encoding the stored value again would hit.
+MAX_JSON_DEPTH = 32
+
+
+class _InvalidJSON(ValueError):
+    """A body that parses but that the API does not accept as JSON."""
+
+
 def _reject_constant(name: str) -> NoReturn:
-    raise ValueError(f"{name} is not valid JSON")
+    raise _InvalidJSON(f"{name} is not valid JSON")
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _InvalidJSON(f"the number {text[:20]} is out of range")
+    return value
+
+
+def _check_values(document: Any) -> None:
+    """Reject nesting deeper than MAX_JSON_DEPTH and unpaired surrogates.
+
+    json.loads turns an escaped lone surrogate such as "\\ud800" into a str
+    that cannot be encoded as UTF-8, so no database or log could take it.
+    """
+    stack = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                raise _InvalidJSON("a string contains an unpaired UTF-16 surrogate")
+            continue
+        if not isinstance(value, (dict, list)):
+            continue
+        if depth > MAX_JSON_DEPTH:
+            raise _InvalidJSON(f"it is nested deeper than {MAX_JSON_DEPTH} levels")
+        items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+        stack.extend((item, depth + 1) for item in items)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class JSONParser(FlaskParser):
@@ -72,6 +116,7 @@ class JSONParser(FlaskParser):
 
     def _raw_load_json(self, req: Request) -> Any:
         body = req.get_data(cache=True)
+        _reject_cut_body(req, body)
         if not is_json_request(req):
             if body:
                 flask_smorest.abort(
@@ -82,7 +127,13 @@ class JSONParser(FlaskParser):
             return core.missing
 
         try:
-            return json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
+            document = json.loads(
+                body.decode("utf-8"),
+                parse_constant=_reject_constant,
+                parse_float=_parse_float,
+            )
+            _check_values(document)
+            return document
         except (ValueError, RecursionError) as error:
             reason = _json_error_reason(error)
         flask_smorest.abort(
@@ -90,6 +141,19 @@ class JSONParser(FlaskParser):
             message=f"Invalid JSON body: {reason}.",
             errors={"json": ["Invalid JSON body."]},
         )
+
+
+def _reject_cut_body(req: Request, body: bytes) -> None:
+    """Answer 413 for a chunked body that Werkzeug cut at the size limit.
+
+    With a Content-Length, Werkzeug raises 413 itself; a chunked body is
+    read up to the limit and silently cut, so one more byte is read here.
+    """
+    limit = req.max_content_length
+    if req.content_length is not None or limit is None or len(body) < limit:
+        return
+    if req.environ["wsgi.input"].read(1):
+        flask_smorest.abort(413, message=f"The request body is larger than {limit} bytes.")
 
 
 def _json_error_reason(error: Exception) -> str:
@@ -100,9 +164,8 @@ def _json_error_reason(error: Exception) -> str:
         return "the body is not UTF-8"
     if isinstance(error, RecursionError):
         return "nested too deeply"
-    message = str(error)
-    if message.endswith("is not valid JSON"):
-        return message
+    if isinstance(error, _InvalidJSON):
+        return str(error)
     return "a number is too large"
 
 

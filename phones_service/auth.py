@@ -15,7 +15,8 @@ from .models import Client
 log = logging.getLogger(__name__)
 
 # Keys are ASCII and short; anything else is rejected before any lookup.
-_BEARER = re.compile(r"^Bearer +([A-Za-z0-9_\-]{16,128}) *$")
+# The scheme name is case-insensitive (RFC 7235, section 2.1).
+_BEARER = re.compile(r"^[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9_\-]{16,128}) *$")
 
 
 def api_key_client(session: Session) -> Client | None:

@@ -10,7 +10,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from . import clients as client_state
-from .accounts import AccountError, AccountRepository, NewKey
+from .accounts import PREFIX_LENGTH, AccountError, AccountRepository, NewKey
 from .crypto import (
     KEY_FILE_NAME,
     SecretBox,
@@ -117,7 +117,8 @@ def list_keys(client: str) -> None:
 def revoke_key(key_prefix: str) -> None:
     """Revoke the key whose visible prefix is KEY_PREFIX (such as phk_3kQ9xZ1m)."""
     try:
-        key = _accounts().revoke_key(key_prefix.strip())
+        # A whole key pasted by mistake still names its prefix.
+        key = _accounts().revoke_key(key_prefix.strip()[:PREFIX_LENGTH])
     except AccountError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Revoked {key.prefix} at {_date(key.revoked_at)}.")

@@ -24,6 +24,14 @@ def init_app(app: Flask) -> None:
     app.after_request(_finish)
 
 
+def _escape_controls(text: str) -> str:
+    """Escape control characters, so that a path cannot forge log lines."""
+    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
 def _start() -> None:
     g.request_started = time.perf_counter()
     header_value = request.headers.get(HEADER, "")
@@ -39,7 +47,7 @@ def _finish(response: Response) -> Response:
     log.info(
         "%s %s %d %.1fms request_id=%s client=%s",
         request.method,
-        request.path,
+        _escape_controls(request.path),
         response.status_code,
         duration_ms,
         request_id,

@@ -154,3 +154,10 @@ def test_key_is_stored_only_as_hash(app, api_key, database):
     assert api_key[:12].encode() in stored
     assert api_key.encode() not in stored
     assert api_key[13:].encode() not in stored
+
+
+@pytest.mark.parametrize("scheme", ["bearer", "BEARER", "Bearer", "bEaReR"])
+def test_scheme_is_case_insensitive(anonymous, api_key, scheme):
+    response = anonymous.get(PHONES, headers={"Authorization": f"{scheme} {api_key}"})
+
+    assert response.status_code == 200

@@ -108,3 +108,13 @@ def test_bootstrap_prints_key_once(app, anonymous):
     assert authorized_client(app, key).get("/api/phones").status_code == 200
     assert second.exit_code == 0
     assert second.output == ""
+
+
+def test_keys_revoke_accepts_whole_key(app, runner):
+    key = printed_key(runner.invoke(args=["clients", "create", "Acme"]).output)
+    result = runner.invoke(args=["keys", "revoke", key])
+
+    assert result.exit_code == 0
+    assert f"Revoked {key[:12]}" in result.output
+    assert key[13:] not in result.output
+    assert authorized_client(app, key).get("/api/phones").status_code == 401

@@ -258,3 +258,47 @@ def test_rejected_password_not_logged(client, caplog):
 
     assert caplog.records
     assert all(secret not in record.getMessage() for record in caplog.records)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"number": "+16054440130", "name": "\\ud800"}',
+        '{"number": "+16054440130", "sipTrunkPassword": "\\udfff"}',
+        '{"number": "+16054440130", "parameters": {"k": "\\ud800"}}',
+        '{"number": "+16054440130", "parameters": {"\\udc00": 1}}',
+        '{"number": "+16054440130", "parameters": {"a": 1e999}}',
+        '{"number": "+16054440130", "parameters": {"a": -1e400}}',
+        '{"number": "+16054440130", "parameters": ' + "[" * 40 + "]" * 40 + "}",
+        '{"number": "+16054440130", "parameters": {"a": ' + "[" * 950 + "]" * 950 + "}}",
+    ],
+)
+def test_unstorable_json_answers_400(client, body):
+    response = client.post("/api/phones", data=body, content_type="application/json")
+
+    assert_error(response, 400)
+    assert client.get("/api/phones").get_json()["total"] == 0
+
+
+def test_nesting_within_limit_is_stored(client):
+    nested = "[" * 30 + "]" * 30
+    body = '{"number": "+16054440130", "parameters": {"a": ' + nested + "}}"
+    response = client.post("/api/phones", data=body, content_type="application/json")
+
+    assert response.status_code == 201
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "\x00", "ab\x00", "tab\there", "\x1b[31m"])
+def test_control_characters_in_search_answer_422(client, text):
+    response = client.get("/api/phones", query_string={"search": text})
+
+    assert "search" in assert_error(response, 422)["errors"]["query"]
+
+
+def test_stale_etag_message_names_the_fix(client, phone):
+    stale = '"0000000000000000000000000000000000000000"'
+    response = client.patch(
+        f"/api/phones/{phone['uuid']}", json={"name": "x"}, headers={"If-Match": stale}
+    )
+
+    assert "GET it again" in assert_error(response, 412)["message"]

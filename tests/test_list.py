@@ -268,3 +268,10 @@ def test_totals_follow_every_change(client, phones):
     assert total(status="active") == 1
     assert total(status="pending") == 2
     assert total(status="inactive") == 1
+
+
+def test_full_last_page_has_no_cursor(client, phones):
+    body = client.get("/api/phones", query_string={"limit": 4}).get_json()
+
+    assert len(body["phones"]) == 4
+    assert body["nextCursor"] is None

@@ -89,3 +89,13 @@ def test_redact_filter_masks_keys():
     RedactSecrets().filter(record)
 
     assert record.getMessage() == "got phk_AbCdEfGh_[redacted] and Bearer [redacted]"
+
+
+def test_path_cannot_forge_log_lines(client, caplog):
+    caplog.set_level(logging.INFO)
+    client.get("/api/phones/x%0A2026-12-04 INFO DELETE /api/phones/all 204%1b[31m")
+
+    line = request_lines(caplog)[0]
+    assert "\n" not in line
+    assert "\x1b" not in line
+    assert "\\x0a" in line

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 
@@ -101,3 +102,32 @@ def test_concurrent_writes_never_locked(server):
         answers = list(pool.map(register, range(60)))
 
     assert [answer.status for answer in answers] == [201] * 60
+
+
+def _chunked_post(server, body: bytes) -> int:
+    """POST `body` with Transfer-Encoding: chunked and return the status."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        head = (
+            "POST /api/phones HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Authorization: Bearer {server.api_key}\r\n"
+            "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+            "Connection: close\r\n\r\n"
+        )
+        chunks = b"".join(
+            b"%x\r\n%s\r\n" % (len(part), part)
+            for part in (body[i : i + 8192] for i in range(0, len(body), 8192))
+        )
+        sock.sendall(head.encode() + chunks + b"0\r\n\r\n")
+        status_line = sock.makefile("rb").readline()
+    return int(status_line.split()[1])
+
+
+def test_chunked_oversized_body_answers_413(server):
+    body = b'{"number": "+16054440403"' + b" " * 70_000 + b"}"
+
+    assert _chunked_post(server, body) == 413
+    assert server.request("GET", "/api/phones?search=6054440403").json()["total"] == 0
+
+
+def test_chunked_small_body_is_accepted(server):
+    assert _chunked_post(server, b'{"number": "+16054440404"}') == 201

@@ -227,7 +227,12 @@ class PhoneQueryArgsSchema(ma.Schema):
         unknown = ma.RAISE
 
     search = fields.String(
-        validate=validate.Length(max=SEARCH_MAX_LENGTH),
+        validate=[
+            validate.Length(max=SEARCH_MAX_LENGTH),
+            validate.Regexp(
+                r"^[^\x00-\x1f\x7f]*$", error="Must not contain control characters."
+            ),
+        ],
         metadata={"description": "Part of the name, or digits of the number."},
     )
     status = fields.String(validate=_choice(PHONE_STATUSES))

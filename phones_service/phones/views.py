@@ -97,7 +97,7 @@ class Phones(MethodView):
             after=args.get("cursor"),
         )
         next_cursor = None
-        if len(page.phones) == args["limit"]:
+        if page.more:
             last = page.phones[-1]
             next_cursor = encode_cursor(last.created_at, last.uuid)
         return {
