@@ -10,6 +10,7 @@ from flask import Flask
 from . import cli, clients, docs, health, request_log
 from .config import load_config
 from .extensions import api, db, migrate
+from .json_provider import OrjsonProvider
 from .phones.views import blp as phones_blp
 
 MIGRATIONS_DIRECTORY = os.path.join(os.path.dirname(__file__), os.pardir, "migrations")
@@ -25,8 +26,7 @@ def create_app(
     """
     app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
     load_config(app, test_config)
-    app.json.sort_keys = False
-    app.json.ensure_ascii = False
+    app.json = OrjsonProvider(app)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.abspath(MIGRATIONS_DIRECTORY))

@@ -14,8 +14,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from .database import WRITE_TRANSACTION
 from .models import ApiKey, Client, utcnow
@@ -28,6 +28,22 @@ SECRET_BYTES = 32
 # `last_used_at` is written at most this often per key, so that reads do not
 # each turn into a write.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+# The key's state and its client, in one statement built once.
+_KEY_LOOKUP = (
+    select(
+        ApiKey.id,
+        ApiKey.revoked_at,
+        ApiKey.last_used_at,
+        ApiKey.client_id,
+        Client.uuid,
+        Client.name,
+        Client.created_at,
+    )
+    .join(Client, Client.id == ApiKey.client_id)
+    .where(ApiKey.key_hash == bindparam("key_hash"))
+)
 
 
 class AccountError(Exception):
@@ -134,26 +150,33 @@ class AccountRepository:
         The lookup is by the key's hash, so it costs the same whether or not
         the visible prefix belongs to a key.
         """
-        record = self.session.scalars(
-            select(ApiKey).where(ApiKey.key_hash == hash_key(key))
-        ).one_or_none()
-        if record is None or record.revoked_at is not None:
-            self.session.commit()
+        found = self.session.connection().execute(
+            _KEY_LOOKUP, {"key_hash": hash_key(key)}
+        ).first()
+        if found is None or found.revoked_at is not None:
             return None
 
+        # Built from the row that the lookup already read, instead of a
+        # second query; merge(load=False) takes it as loaded from the database.
+        client = Client(
+            id=found.client_id,
+            uuid=found.uuid,
+            name=found.name,
+            created_at=found.created_at,
+        )
+        make_transient_to_detached(client)
+        client = self.session.merge(client, load=False)
         now = utcnow()
-        client = record.client
-        if record.last_used_at is None or now - record.last_used_at >= LAST_USED_RESOLUTION:
-            self._touch(record.id, now)
-        else:
-            self.session.commit()
+        if found.last_used_at is None or now - found.last_used_at >= LAST_USED_RESOLUTION:
+            self._touch(found.id, now)
+        # Otherwise the read transaction stays open for the request's reads.
         return client
 
     def _touch(self, key_id: int, now: datetime) -> None:
         self._begin_write()
-        record = self.session.get(ApiKey, key_id)
-        if record is not None:
-            record.last_used_at = now
+        self.session.execute(
+            update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now)
+        )
         self.session.commit()
 
     def _begin_write(self) -> None:

@@ -42,6 +42,9 @@ DEFAULTS: dict[str, Any] = {
     },
     # Seconds a SQLite connection waits for another writer before failing.
     "PHONES_SQLITE_BUSY_TIMEOUT": 15,
+    # Connections each process keeps open. At least gunicorn's threads, so
+    # that no request has to open (and set up) a connection of its own.
+    "PHONES_DATABASE_POOL_SIZE": 16,
 }
 
 

@@ -7,7 +7,7 @@ import ipaddress
 import json
 import re
 import uuid
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from marshmallow import ValidationError, fields, validate
@@ -76,10 +76,16 @@ class Timestamp(fields.String):
         super().__init__(dump_only=True, metadata=metadata, **kwargs)
 
     def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> str | None:
-        if value is None:
-            return None
-        stamp = value.strftime("%Y-%m-%dT%H:%M:%S")
-        return f"{stamp}.{value.microsecond // 1000:03d}Z"
+        return format_timestamp(value)
+
+
+def format_timestamp(value: datetime | None) -> str | None:
+    """Return a UTC datetime as `2026-01-10T12:00:00.000Z`, or None."""
+    if value is None:
+        return None
+    if value.utcoffset():
+        value = value.astimezone(timezone.utc)
+    return value.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 class Cursor(fields.String):

@@ -99,7 +99,7 @@ class Phones(MethodView):
         next_cursor = None
         if page.more:
             last = page.phones[-1]
-            next_cursor = encode_cursor(last.created_at, last.uuid)
+            next_cursor = encode_cursor(last["created_at"], last["uuid"])
         return {
             "phones": page.phones,
             "total": page.total,
@@ -164,7 +164,7 @@ class PhonesById(MethodView):
             current = repository.get(phone_uuid)
             if current is None:
                 _not_found(phone_uuid)
-            _parse_update_fallback(changes, current.country_code)
+            _parse_update_fallback(changes, current["country_code"])
 
         phone = repository.update(phone_uuid, changes, check=_check_etag)
         if phone is None:

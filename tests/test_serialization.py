@@ -1,0 +1,156 @@
+"""The fast serializers agree with the schemas' declared fields.
+
+`PhoneSchema.dump` and `PhoneListSchema.dump` build their output with
+`phone_json` instead of marshmallow's field-by-field path. These tests run
+both paths over phones with every kind of value and compare them, so a
+field added to the schema but not to `phone_json` (or the reverse) fails.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import marshmallow as ma
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from phones_service.accounts import AccountRepository
+from phones_service.clients import DEFAULT_CLIENT_UUID, phones_state
+from phones_service.extensions import db
+from phones_service.models import Phone
+from phones_service.phones.repository import PhoneRepository
+from phones_service.phones.schemas import PhoneListSchema, PhoneSchema
+
+from .conftest import register
+
+HUGE_INTEGER = 2**80
+
+# Registrations that between them give every field a set, a null and an
+# unusual value.
+BODIES: list[dict[str, Any]] = [
+    {"number": "+16054440129"},
+    {
+        "number": "+442079460958",
+        "name": "Zürich ☎ Hotline",
+        "referenceId": "ref-1",
+        "type": "ordered",
+        "status": "pending",
+        "provider": "telnyx",
+        "sipTrunk": "[2001:db8::1]:5061",
+        "sipTrunkUser": "trunk-user",
+        "sipTrunkPassword": "s3cret-Trunk-Pass",
+        "sipTrunkProtocol": "tls",
+        "smsEnabled": True,
+        "fallbackDestination": "+16054440130",
+        "server": {"url": "wss://voice.example.com/ws", "region": "eu-west-1"},
+        "hooks": {"on_call_end": "https://hooks.example.com/end"},
+        "parameters": {"nested": {"list": [1, 2.5, None, True]}, "text": "é"},
+    },
+    {
+        "number": "+4930901820",
+        "server": {"url": "ws://voice.example.com/ws"},
+        "parameters": {"huge": HUGE_INTEGER, "negative": -1, "zero": 0.0},
+    },
+]
+
+
+@pytest.fixture
+def registered(client: FlaskClient) -> list[str]:
+    uuids = []
+    for body in BODIES:
+        response = register(client, **body)
+        assert response.status_code == 201, response.get_json()
+        uuids.append(response.get_json()["uuid"])
+    return uuids
+
+
+def generic_dump(schema: ma.Schema, obj: Any) -> Any:
+    """Serialize with marshmallow's own field-by-field path."""
+    return ma.Schema.dump(schema, obj)
+
+
+def stored_phones(app: Flask) -> tuple[list[Phone], list[dict[str, Any]], Any]:
+    """Return the phones as ORM objects and as repository rows, and a page."""
+    with app.app_context():
+        owner = AccountRepository(db.session).find_client(str(DEFAULT_CLIENT_UUID))
+        repository = PhoneRepository(db.session, owner, phones_state().secrets)
+        phones = list(db.session.scalars(select(Phone).order_by(Phone.id)))
+        for phone in phones:
+            assert phone.client.uuid == owner.uuid
+        rows = [repository.get(phone.uuid) for phone in phones]
+        page = repository.list(search=None, status=None, page=1, limit=100)
+        return phones, rows, page
+
+
+def test_phone_dump_matches_field_by_field_dump(app, registered):
+    phones, _, _ = stored_phones(app)
+    assert len(phones) == len(BODIES)
+    for phone in phones:
+        assert PhoneSchema().dump(phone) == generic_dump(PhoneSchema(), phone)
+
+
+def test_row_dump_matches_orm_phone_dump(app, registered):
+    phones, rows, _ = stored_phones(app)
+    for phone, row in zip(phones, rows, strict=True):
+        assert row is not None
+        assert PhoneSchema().dump(row) == generic_dump(PhoneSchema(), phone)
+
+
+def test_dump_has_exactly_the_declared_fields(app, registered):
+    phones, rows, _ = stored_phones(app)
+    declared = {field.data_key or name for name, field in PhoneSchema().fields.items()
+                if not field.load_only}
+    for value in [*phones, *rows]:
+        assert set(PhoneSchema().dump(value)) == declared
+
+
+def test_list_dump_matches_field_by_field_dump(app, registered):
+    phones, _, page = stored_phones(app)
+    newest_first = sorted(phones, key=lambda phone: (phone.created_at, phone.uuid),
+                          reverse=True)
+    data = {"phones": page.phones, "total": page.total, "page": 1, "limit": 100,
+            "next_cursor": None}
+    expected = generic_dump(
+        PhoneListSchema(),
+        {**data, "phones": newest_first},
+    )
+    assert PhoneListSchema().dump(data) == expected
+    assert [phone["uuid"] for phone in expected["phones"]] == [
+        str(phone.uuid) for phone in newest_first
+    ]
+
+
+def test_many_dump_matches_single_dumps(app, registered):
+    phones, rows, _ = stored_phones(app)
+    assert PhoneSchema(many=True).dump(rows) == [PhoneSchema().dump(p) for p in phones]
+
+
+def test_huge_integer_parameter_stays_exact(client, registered):
+    response = client.get(f"/api/phones/{registered[2]}")
+    assert response.status_code == 200
+    # Parsed with the json module, which keeps integers exact.
+    body = json.loads(response.get_data(as_text=True))
+    assert body["parameters"]["huge"] == HUGE_INTEGER
+    listed = json.loads(client.get("/api/phones").get_data(as_text=True))
+    by_uuid = {phone["uuid"]: phone for phone in listed["phones"]}
+    assert by_uuid[registered[2]]["parameters"]["huge"] == HUGE_INTEGER
+
+
+def test_non_ascii_text_is_utf8(client, registered):
+    response = client.get(f"/api/phones/{registered[1]}")
+    raw = response.get_data()
+    assert "Zürich ☎ Hotline".encode() in raw
+    assert "••••••••".encode() in raw
+    assert response.content_type == "application/json"
+
+
+def test_get_of_unknown_uuid_is_none(app, registered):
+    with app.app_context():
+        owner = AccountRepository(db.session).find_client(str(DEFAULT_CLIENT_UUID))
+        repository = PhoneRepository(db.session, owner, phones_state().secrets)
+        assert repository.get(uuid.uuid4()) is None
+        assert repository.get(uuid.UUID(registered[0])) is not None
