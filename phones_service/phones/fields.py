@@ -85,7 +85,7 @@ def format_timestamp(value: datetime | None) -> str | None:
         return None
     if value.utcoffset():
         value = value.astimezone(timezone.utc)
-    return value.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
+    return value.isoformat(timespec="milliseconds").removesuffix("+00:00") + "Z"
 
 
 class Cursor(fields.String):

@@ -1,0 +1,137 @@
+"""Writers of one process take turns on a lock instead of SQLite's busy handler."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import IntegrityError
+
+from phones_service.database import WRITE_TRANSACTION, WriterConnection, create_database_engine
+
+pytestmark = pytest.mark.sqlite_run_only("tests a SQLite connection class")
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = create_database_engine(f"sqlite:///{tmp_path / 'writers.db'}", busy_timeout=5)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE items (id INTEGER PRIMARY KEY, note TEXT)")
+    yield engine
+    engine.dispose()
+
+
+def writer_lock(engine: Engine) -> threading.Lock:
+    with engine.connect() as connection:
+        dbapi_connection = connection.connection.dbapi_connection
+        assert isinstance(dbapi_connection, WriterConnection)
+        assert dbapi_connection.writer_lock is not None
+        return dbapi_connection.writer_lock
+
+
+def write(engine: Engine, item_id: int, note: str = "x") -> None:
+    with engine.connect().execution_options(**WRITE_TRANSACTION) as connection:
+        with connection.begin():
+            connection.execute(
+                text("INSERT INTO items (id, note) VALUES (:id, :note)"),
+                {"id": item_id, "note": note},
+            )
+
+
+def test_every_connection_shares_one_lock(engine):
+    with engine.connect() as first, engine.connect() as second:
+        locks = {
+            id(connection.connection.dbapi_connection.writer_lock)
+            for connection in (first, second)
+        }
+    assert len(locks) == 1
+
+
+def test_lock_is_held_during_write_and_free_after_commit(engine):
+    lock = writer_lock(engine)
+    with engine.connect().execution_options(**WRITE_TRANSACTION) as connection:
+        with connection.begin():
+            connection.execute(text("INSERT INTO items (id) VALUES (1)"))
+            assert lock.locked()
+    assert not lock.locked()
+
+
+def test_lock_is_free_after_failed_write_rolls_back(engine):
+    lock = writer_lock(engine)
+    write(engine, 1)
+    with pytest.raises(IntegrityError):
+        write(engine, 1)
+    assert not lock.locked()
+    write(engine, 2)
+
+
+def test_reads_do_not_take_the_lock(engine):
+    lock = writer_lock(engine)
+    with engine.connect() as connection:
+        with connection.begin():
+            connection.execute(text("SELECT count(*) FROM items")).scalar_one()
+            assert not lock.locked()
+
+
+def test_lock_is_free_after_connection_closes_mid_write(engine):
+    lock = writer_lock(engine)
+    connection = engine.connect().execution_options(**WRITE_TRANSACTION)
+    connection.begin()
+    assert lock.locked()
+    connection.invalidate()
+    connection.close()
+    assert not lock.locked()
+    write(engine, 1)
+
+
+def test_second_writer_waits_for_first_to_commit(engine):
+    events: list[str] = []
+    first_began = threading.Event()
+
+    def first() -> None:
+        with engine.connect().execution_options(**WRITE_TRANSACTION) as connection:
+            with connection.begin():
+                first_began.set()
+                connection.execute(text("INSERT INTO items (id) VALUES (1)"))
+                time.sleep(0.3)
+                events.append("first commits")
+        events.append("first committed")
+
+    def second() -> None:
+        assert first_began.wait(5)
+        write(engine, 2)
+        events.append("second committed")
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+
+    assert events == ["first commits", "first committed", "second committed"]
+
+
+def test_many_threads_write_without_errors(engine):
+    errors: list[BaseException] = []
+
+    def worker(start: int) -> None:
+        try:
+            for item_id in range(start, start + 25):
+                write(engine, item_id)
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=worker, args=(n * 100,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    assert errors == []
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM items")).scalar_one() == 200
+    assert not writer_lock(engine).locked()
