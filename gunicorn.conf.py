@@ -1,7 +1,7 @@
 """gunicorn settings: one process with threads, on loopback unless HOST is set.
 
 HOST and PORT set the address (default 127.0.0.1:3000); THREADS sets the
-thread count (default 8).
+thread count (default 4).
 """
 
 import os
@@ -13,7 +13,10 @@ _port = os.environ.get("PORT", "3000")
 bind = [f"[{_host}]:{_port}" if ":" in _host else f"{_host}:{_port}"]
 workers = 1
 worker_class = "gthread"
-threads = int(os.environ.get("THREADS", "8"))
+# Python runs one thread at a time, and every SQLite call hands the GIL to
+# another thread, so more threads add waiting rather than throughput: on 2
+# cores, 4 threads served more requests than 8, with a lower p99 latency.
+threads = int(os.environ.get("THREADS", "4"))
 timeout = 30
 graceful_timeout = 10
 # The service logs each request itself, with its request id.

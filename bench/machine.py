@@ -27,7 +27,7 @@ def describe_machine(work_folder: Path) -> dict[str, Any]:
         "source": _first_line(
             ["git", "-C", str(ROOT), "describe", "--always", "--dirty"]
         ),
-        "gunicorn_threads": int(os.environ.get("THREADS", "8")),
+        "gunicorn_threads": int(os.environ.get("THREADS", "4")),
     }
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -102,7 +101,7 @@ def create_database_engine(
 ) -> Engine:
     """Create an engine, with SQLite set up for concurrent gunicorn threads."""
     options: dict[str, Any] = {
-        "json_deserializer": _load_json,
+        "json_deserializer": load_json,
         "pool_size": pool_size,
         "max_overflow": pool_size,
     }
@@ -126,27 +125,36 @@ def create_database_engine(
     return engine
 
 
-def _load_json(text: str | bytes) -> Any:
-    """Read a JSON column (hooks, parameters) exactly, and fast.
+def load_json(text: str | bytes) -> Any:
+    """Read JSON exactly, and fast: JSON columns and SQLite's pages of phones.
 
-    orjson reads a page of 100 phones' columns several times faster than
-    the json module, but turns an integer beyond 64 bits into a float, so
-    text with 19 or more digits in a row goes to the json module instead.
-    psycopg passes bytes, the sqlite3 module text.
+    orjson reads several times faster than the json module, but turns an
+    integer beyond 64 bits into a float. Where its result holds a float
+    that large, the json module reads the text again.
     """
-    if not isinstance(text, str):
-        text = bytes(text).decode()
     if text == "{}":
         return {}
-    if _LONG_NUMBER.search(text) is None:
-        try:
-            return orjson.loads(text)
-        except orjson.JSONDecodeError:
-            pass
-    return json.loads(text)
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+    return json.loads(text) if has_huge_float(value) else value
 
 
-_LONG_NUMBER = re.compile(r"[0-9]{19}")
+def has_huge_float(value: Any) -> bool:
+    """Return whether `value` holds a float beyond the range of 64-bit integers."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        kind = type(item)
+        if kind is float:
+            if not -(2**63) <= item < 2**64:
+                return True
+        elif kind is dict:
+            pending.extend(item.values())
+        elif kind is list:
+            pending.extend(item)
+    return False
 
 
 class WriterConnection(sqlite3.Connection):

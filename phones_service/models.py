@@ -7,7 +7,7 @@ application's database beside its own.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -41,8 +41,19 @@ NAMING_CONVENTION = {
 
 def utcnow() -> datetime:
     """Return the current UTC time, truncated to the milliseconds the API shows."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def read_sqlite_datetime(value: str | None) -> datetime | None:
+    """Read a UTC datetime as SQLAlchemy stores it in SQLite.
+
+    The text is such as "2026-01-10 12:00:00.000000"; fromisoformat reads
+    it several times faster than the generic DateTime processor.
+    """
+    if value is None:
+        return None
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -56,7 +67,7 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given where UTC is required")
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         if dialect.name == "sqlite":
             return value.replace(tzinfo=None)
         return value
@@ -64,24 +75,14 @@ class UTCDateTime(TypeDecorator[datetime]):
     def result_processor(self, dialect: Any, coltype: Any) -> Any:
         if dialect.name != "sqlite":
             return super().result_processor(dialect, coltype)
-        # SQLite returns the text that SQLAlchemy stored, such as
-        # "2026-01-10 12:00:00.000000"; fromisoformat reads it several
-        # times faster than the generic DateTime processor.
-        parse = datetime.fromisoformat
-
-        def process(value: str | None) -> datetime | None:
-            if value is None:
-                return None
-            return parse(value).replace(tzinfo=timezone.utc)
-
-        return process
+        return read_sqlite_datetime
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> Any:
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):

@@ -6,7 +6,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 
-from examples.host_app import PHONES_PREFIX, db as host_db
+from examples.host_app import PHONES_PREFIX
+from examples.host_app import db as host_db
 from phones_service import signals
 from phones_service.embed import include_object
 from phones_service.embed import metadata as phones_metadata

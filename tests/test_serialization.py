@@ -1,22 +1,23 @@
-"""The fast serializers agree with the schemas' declared fields.
+"""Every path that builds a phone's API form gives the same output.
 
-`PhoneSchema.dump` and `PhoneListSchema.dump` build their output with
-`phone_json` instead of marshmallow's field-by-field path. These tests run
-both paths over phones with every kind of value and compare them, so a
-field added to the schema but not to `phone_json` (or the reverse) fails.
+`PhoneSchema.dump` builds it with `phone_json`, and on SQLite a page of
+phones arrives as JSON built by the database. These tests compare both with
+marshmallow's field-by-field output over phones with every kind of value,
+so a field added to the schema but not to the other paths fails.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import marshmallow as ma
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from phones_service.accounts import AccountRepository
 from phones_service.clients import DEFAULT_CLIENT_UUID, phones_state
@@ -102,26 +103,89 @@ def test_row_dump_matches_orm_phone_dump(app, registered):
 
 def test_dump_has_exactly_the_declared_fields(app, registered):
     phones, rows, _ = stored_phones(app)
-    declared = {field.data_key or name for name, field in PhoneSchema().fields.items()
-                if not field.load_only}
+    declared = {
+        field.data_key or name
+        for name, field in PhoneSchema().fields.items()
+        if not field.load_only
+    }
     for value in [*phones, *rows]:
         assert set(PhoneSchema().dump(value)) == declared
 
 
-def test_list_dump_matches_field_by_field_dump(app, registered):
+def test_list_phones_match_field_by_field_dump(app, registered):
     phones, _, page = stored_phones(app)
-    newest_first = sorted(phones, key=lambda phone: (phone.created_at, phone.uuid),
-                          reverse=True)
-    data = {"phones": page.phones, "total": page.total, "page": 1, "limit": 100,
-            "next_cursor": None}
-    expected = generic_dump(
-        PhoneListSchema(),
-        {**data, "phones": newest_first},
+    newest_first = sorted(
+        phones, key=lambda phone: (phone.created_at, phone.uuid), reverse=True
     )
-    assert PhoneListSchema().dump(data) == expected
-    assert [phone["uuid"] for phone in expected["phones"]] == [
-        str(phone.uuid) for phone in newest_first
-    ]
+    assert page.phones == [generic_dump(PhoneSchema(), phone) for phone in newest_first]
+    assert page.total == len(BODIES)
+    assert page.next is None
+
+
+def test_list_dump_passes_the_phones_through(app, registered):
+    _, _, page = stored_phones(app)
+    data = {
+        "phones": page.phones,
+        "total": 3,
+        "page": 1,
+        "limit": 100,
+        "next_cursor": None,
+    }
+    dumped = PhoneListSchema().dump(data)
+    assert dumped == {
+        "phones": page.phones,
+        "total": 3,
+        "page": 1,
+        "limit": 100,
+        "nextCursor": None,
+    }
+    assert set(dumped) == {
+        field.data_key or name for name, field in PhoneListSchema().fields.items()
+    }
+
+
+def set_created_at(app: Flask, phone_uuid: str, created_at: datetime) -> None:
+    with app.app_context():
+        db.session.execute(
+            update(Phone)
+            .where(Phone.uuid == uuid.UUID(phone_uuid))
+            .values(created_at=created_at, updated_at=created_at)
+        )
+        db.session.commit()
+
+
+def test_timestamps_with_microseconds_are_cut_to_milliseconds(app, client, registered):
+    stamp = datetime(2026, 3, 4, 5, 6, 7, 999_999, tzinfo=UTC)
+    set_created_at(app, registered[0], stamp)
+
+    fetched = client.get(f"/api/phones/{registered[0]}").get_json()
+    listed = {
+        phone["uuid"]: phone for phone in client.get("/api/phones").get_json()["phones"]
+    }
+    phones, _, _ = stored_phones(app)
+    by_uuid = {str(phone.uuid): generic_dump(PhoneSchema(), phone) for phone in phones}
+
+    assert fetched["createdAt"] == "2026-03-04T05:06:07.999Z"
+    assert listed[registered[0]] == fetched == by_uuid[registered[0]]
+
+
+def test_cursor_pages_keep_phones_of_one_millisecond_apart(app, client, registered):
+    base = datetime(2026, 3, 4, 5, 6, 7, 123_000, tzinfo=UTC)
+    for offset, phone_uuid in enumerate(registered):
+        # The same millisecond, told apart by microseconds only.
+        set_created_at(app, phone_uuid, base + timedelta(microseconds=100 * offset))
+
+    seen: list[str] = []
+    cursor = None
+    for _ in range(len(registered) + 1):
+        query = "/api/phones?limit=1" + (f"&cursor={cursor}" if cursor else "")
+        body = client.get(query).get_json()
+        seen += [phone["uuid"] for phone in body["phones"]]
+        cursor = body["nextCursor"]
+        if cursor is None:
+            break
+
+    assert seen == list(reversed(registered))
 
 
 def test_many_dump_matches_single_dumps(app, registered):
@@ -154,3 +218,21 @@ def test_get_of_unknown_uuid_is_none(app, registered):
         repository = PhoneRepository(db.session, owner, phones_state().secrets)
         assert repository.get(uuid.uuid4()) is None
         assert repository.get(uuid.UUID(registered[0])) is not None
+
+
+def test_page_order_is_newest_first_then_uuid(app, client):
+    for index in range(40):
+        assert register(client, f"+1605444{index:04d}").status_code == 201
+    with app.app_context():
+        expected = [
+            str(value)
+            for value in db.session.scalars(
+                select(Phone.uuid).order_by(Phone.created_at.desc(), Phone.uuid.desc())
+            )
+        ]
+
+    listed = client.get("/api/phones?limit=100").get_json()["phones"]
+    paged = client.get("/api/phones?limit=15&page=2").get_json()["phones"]
+
+    assert [phone["uuid"] for phone in listed] == expected
+    assert [phone["uuid"] for phone in paged] == expected[15:30]

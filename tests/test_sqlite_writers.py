@@ -5,22 +5,31 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import IntegrityError
 
-from phones_service.database import WRITE_TRANSACTION, WriterConnection, create_database_engine
+from phones_service.database import (
+    WRITE_TRANSACTION,
+    WriterConnection,
+    create_database_engine,
+)
 
 pytestmark = pytest.mark.sqlite_run_only("tests a SQLite connection class")
 
 
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = create_database_engine(f"sqlite:///{tmp_path / 'writers.db'}", busy_timeout=5)
+    engine = create_database_engine(
+        f"sqlite:///{tmp_path / 'writers.db'}", busy_timeout=5
+    )
     with engine.begin() as connection:
-        connection.exec_driver_sql("CREATE TABLE items (id INTEGER PRIMARY KEY, note TEXT)")
+        connection.exec_driver_sql(
+            "CREATE TABLE items (id INTEGER PRIMARY KEY, note TEXT)"
+        )
     yield engine
     engine.dispose()
 
@@ -33,13 +42,21 @@ def writer_lock(engine: Engine) -> threading.Lock:
         return dbapi_connection.writer_lock
 
 
-def write(engine: Engine, item_id: int, note: str = "x") -> None:
-    with engine.connect().execution_options(**WRITE_TRANSACTION) as connection:
+@contextmanager
+def writing(engine: Engine) -> Iterator[Connection]:
+    """Yield a connection inside a write transaction, committed on exit."""
+    options = WRITE_TRANSACTION
+    with engine.connect().execution_options(**options) as connection:  # noqa: SIM117
         with connection.begin():
-            connection.execute(
-                text("INSERT INTO items (id, note) VALUES (:id, :note)"),
-                {"id": item_id, "note": note},
-            )
+            yield connection
+
+
+def write(engine: Engine, item_id: int, note: str = "x") -> None:
+    with writing(engine) as connection:
+        connection.execute(
+            text("INSERT INTO items (id, note) VALUES (:id, :note)"),
+            {"id": item_id, "note": note},
+        )
 
 
 def test_every_connection_shares_one_lock(engine):
@@ -53,10 +70,9 @@ def test_every_connection_shares_one_lock(engine):
 
 def test_lock_is_held_during_write_and_free_after_commit(engine):
     lock = writer_lock(engine)
-    with engine.connect().execution_options(**WRITE_TRANSACTION) as connection:
-        with connection.begin():
-            connection.execute(text("INSERT INTO items (id) VALUES (1)"))
-            assert lock.locked()
+    with writing(engine) as connection:
+        connection.execute(text("INSERT INTO items (id) VALUES (1)"))
+        assert lock.locked()
     assert not lock.locked()
 
 
@@ -71,10 +87,9 @@ def test_lock_is_free_after_failed_write_rolls_back(engine):
 
 def test_reads_do_not_take_the_lock(engine):
     lock = writer_lock(engine)
-    with engine.connect() as connection:
-        with connection.begin():
-            connection.execute(text("SELECT count(*) FROM items")).scalar_one()
-            assert not lock.locked()
+    with engine.connect() as connection, connection.begin():
+        connection.execute(text("SELECT count(*) FROM items")).scalar_one()
+        assert not lock.locked()
 
 
 def test_lock_is_free_after_connection_closes_mid_write(engine):
@@ -93,12 +108,11 @@ def test_second_writer_waits_for_first_to_commit(engine):
     first_began = threading.Event()
 
     def first() -> None:
-        with engine.connect().execution_options(**WRITE_TRANSACTION) as connection:
-            with connection.begin():
-                first_began.set()
-                connection.execute(text("INSERT INTO items (id) VALUES (1)"))
-                time.sleep(0.3)
-                events.append("first commits")
+        with writing(engine) as connection:
+            first_began.set()
+            connection.execute(text("INSERT INTO items (id) VALUES (1)"))
+            time.sleep(0.3)
+            events.append("first commits")
         events.append("first committed")
 
     def second() -> None:
@@ -133,5 +147,7 @@ def test_many_threads_write_without_errors(engine):
 
     assert errors == []
     with engine.connect() as connection:
-        assert connection.execute(text("SELECT count(*) FROM items")).scalar_one() == 200
+        assert (
+            connection.execute(text("SELECT count(*) FROM items")).scalar_one() == 200
+        )
     assert not writer_lock(engine).locked()

@@ -7,15 +7,15 @@ import ipaddress
 import json
 import re
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from marshmallow import ValidationError, fields, validate
 
 from ..numbers import PhoneNumberError, normalize_region
+from .documents import MASK, format_timestamp
 from .repository import PageCursor
 
-MASK = "••••••••"
 PARAMETERS_MAX_BYTES = 8 * 1024
 HOOKS_MAX_ITEMS = 20
 URL_MAX_LENGTH = 2048
@@ -77,15 +77,6 @@ class Timestamp(fields.String):
 
     def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> str | None:
         return format_timestamp(value)
-
-
-def format_timestamp(value: datetime | None) -> str | None:
-    """Return a UTC datetime as `2026-01-10T12:00:00.000Z`, or None."""
-    if value is None:
-        return None
-    if value.utcoffset():
-        value = value.astimezone(timezone.utc)
-    return value.isoformat(timespec="milliseconds").removesuffix("+00:00") + "Z"
 
 
 class Cursor(fields.String):

@@ -7,12 +7,13 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import ValidationError, fields, pre_load, validate, validates_schema
 
-from ..models import NAME_MAX_LENGTH, PHONE_STATUSES, PHONE_TYPES, SIP_PROTOCOLS, Phone
+from ..models import NAME_MAX_LENGTH, PHONE_STATUSES, PHONE_TYPES, SIP_PROTOCOLS
 from ..numbers import PhoneNumberError, parse_number
+from .documents import phone_json
 from .fields import (
-    MASK,
     PARAMETERS_MAX_BYTES,
     CountryCode,
+    Cursor,
     JsonObject,
     MaskedSecret,
     Secret,
@@ -20,8 +21,6 @@ from .fields import (
     StrictBoolean,
     Text,
     Timestamp,
-    Cursor,
-    format_timestamp,
     hooks_field,
     url_field,
 )
@@ -111,42 +110,6 @@ class PhoneSchema(OutputSchema):
         return phone_json(obj)
 
 
-def phone_json(phone: Phone | dict[str, Any]) -> dict[str, Any]:
-    """Return the API form of a `Phone`, or of its `as_dict()` values."""
-    values = phone.as_dict() if isinstance(phone, Phone) else phone
-    server_url = values["server_url"]
-    hooks = values["hooks"]
-    parameters = values["parameters"]
-    return {
-        "uuid": str(values["uuid"]),
-        "clientUuid": str(values["client_uuid"]),
-        "name": values["name"],
-        "number": values["number"],
-        "referenceId": values["reference_id"],
-        "type": values["type"],
-        "countryCode": values["country_code"],
-        "sipTrunk": values["sip_trunk"],
-        "provider": values["provider"],
-        "status": values["status"],
-        "smsEnabled": bool(values["sms_enabled"]),
-        "fallbackDestination": values["fallback_destination"],
-        "server": (
-            None
-            if server_url is None
-            else {"url": server_url, "region": values["server_region"]}
-        ),
-        "hooks": None if hooks is None else dict(hooks),
-        "sipTrunkUser": values["sip_trunk_user"],
-        "sipTrunkPassword": (
-            None if values["sip_trunk_password_token"] is None else MASK
-        ),
-        "sipTrunkProtocol": values["sip_trunk_protocol"],
-        "parameters": None if parameters is None else dict(parameters),
-        "createdAt": format_timestamp(values["created_at"]),
-        "updatedAt": format_timestamp(values["updated_at"]),
-    }
-
-
 class ConflictSchema(ma.Schema):
     """Error returned when the client already has the number."""
 
@@ -171,11 +134,11 @@ class PhoneListSchema(OutputSchema):
     )
 
     def dump(self, obj: Any, *, many: bool | None = None) -> Any:
-        """Serialize a page with `phone_json`, as `PhoneSchema.dump` does."""
+        """Return a page whose phones the repository gave in their API form."""
         if self.only or self.exclude or (self.many if many is None else many):
             return super().dump(obj, many=many)
         return {
-            "phones": [phone_json(phone) for phone in obj["phones"]],
+            "phones": obj["phones"],
             "total": obj["total"],
             "page": obj["page"],
             "limit": obj["limit"],

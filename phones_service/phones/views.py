@@ -97,9 +97,8 @@ class Phones(MethodView):
             after=args.get("cursor"),
         )
         next_cursor = None
-        if page.more:
-            last = page.phones[-1]
-            next_cursor = encode_cursor(last["created_at"], last["uuid"])
+        if page.next is not None:
+            next_cursor = encode_cursor(page.next.created_at, page.next.uuid)
         return {
             "phones": page.phones,
             "total": page.total,

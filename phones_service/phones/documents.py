@@ -1,0 +1,167 @@
+"""Phones in the form the API returns them: `PhoneSchema`'s fields.
+
+`phone_json` builds that form in Python from a `Phone` or a row. On SQLite,
+`sqlite_document` builds the same JSON object inside the database, so that
+a page of phones arrives as one JSON text instead of a row per phone: the
+sqlite3 module releases the GIL for every row it fetches, and under
+gunicorn's threads each release can wait for another thread. The tests
+check that both forms match the schema's field-by-field output.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    bindparam,
+    case,
+    func,
+    literal_column,
+    type_coerce,
+)
+
+from ..models import Phone
+
+MASK = "••••••••"
+# Key of the sort position that `sqlite_document` adds for the page cursor.
+POSITION_KEY = "_position"
+
+
+def format_timestamp(value: datetime | None) -> str | None:
+    """Return a UTC datetime as `2026-01-10T12:00:00.000Z`, or None."""
+    if value is None:
+        return None
+    if value.utcoffset():
+        value = value.astimezone(UTC)
+    return value.isoformat(timespec="milliseconds").removesuffix("+00:00") + "Z"
+
+
+def phone_json(phone: Phone | dict[str, Any]) -> dict[str, Any]:
+    """Return the API form of a `Phone`, or of its `as_dict()` values."""
+    values = phone.as_dict() if isinstance(phone, Phone) else phone
+    server_url = values["server_url"]
+    hooks = values["hooks"]
+    parameters = values["parameters"]
+    return {
+        "uuid": str(values["uuid"]),
+        "clientUuid": str(values["client_uuid"]),
+        "name": values["name"],
+        "number": values["number"],
+        "referenceId": values["reference_id"],
+        "type": values["type"],
+        "countryCode": values["country_code"],
+        "sipTrunk": values["sip_trunk"],
+        "provider": values["provider"],
+        "status": values["status"],
+        "smsEnabled": bool(values["sms_enabled"]),
+        "fallbackDestination": values["fallback_destination"],
+        "server": (
+            None
+            if server_url is None
+            else {"url": server_url, "region": values["server_region"]}
+        ),
+        "hooks": None if hooks is None else dict(hooks),
+        "sipTrunkUser": values["sip_trunk_user"],
+        "sipTrunkPassword": (
+            None if values["sip_trunk_password_token"] is None else MASK
+        ),
+        "sipTrunkProtocol": values["sip_trunk_protocol"],
+        "parameters": None if parameters is None else dict(parameters),
+        "createdAt": format_timestamp(values["created_at"]),
+        "updatedAt": format_timestamp(values["updated_at"]),
+    }
+
+
+def _key(name: str) -> ColumnElement[Any]:
+    """Return a constant of the SQL text itself, rather than a bound parameter."""
+    return literal_column(f"'{name}'")
+
+
+def _int(value: int) -> ColumnElement[Any]:
+    return literal_column(str(value))
+
+
+def _join(*parts: Any) -> ColumnElement[Any]:
+    """Concatenate SQL text with ||; a str part is a constant."""
+    expression = None
+    for part in parts:
+        value = _key(part) if isinstance(part, str) else part
+        expression = value if expression is None else expression.concat(value)
+    assert expression is not None
+    return expression
+
+
+def _sqlite_uuid(column: Any) -> ColumnElement[Any]:
+    """Format the 32 hex digits that SQLAlchemy stores as 8-4-4-4-12."""
+    raw = type_coerce(column, String)
+    return _join(
+        func.substr(raw, _int(1), _int(8)), "-",
+        func.substr(raw, _int(9), _int(4)), "-",
+        func.substr(raw, _int(13), _int(4)), "-",
+        func.substr(raw, _int(17), _int(4)), "-",
+        func.substr(raw, _int(21)),
+    )  # fmt: skip
+
+
+def _sqlite_timestamp(column: Any) -> ColumnElement[Any]:
+    """Format stored `2026-01-10 12:00:00.123456` as `2026-01-10T12:00:00.123Z`.
+
+    The fraction is cut to milliseconds, as `format_timestamp` cuts it; the
+    appended ".000" stands in for a fraction that the text lacks.
+    """
+    raw = _join(type_coerce(column, String), ".000")
+    return _join(
+        func.substr(raw, _int(1), _int(10)),
+        "T",
+        func.substr(raw, _int(12), _int(12)),
+        "Z",
+    )
+
+
+def sqlite_document() -> ColumnElement[Any]:
+    """Return SQLite's JSON text of a phone, as `phone_json` builds it.
+
+    The client's uuid comes from the bound parameter `owner`. The object
+    also holds `POSITION_KEY`, the stored creation time and uuid, from
+    which the caller makes the cursor of the next page and then drops it.
+    """
+    c = Phone.__table__.c
+    server = func.json_object(
+        _key("url"), c.server_url, _key("region"), c.server_region
+    )
+    pairs = [
+        ("uuid", _sqlite_uuid(c.uuid)),
+        ("clientUuid", bindparam("owner")),
+        ("name", c.name),
+        ("number", c.number),
+        ("referenceId", c.reference_id),
+        ("type", c.type),
+        ("countryCode", c.country_code),
+        ("sipTrunk", c.sip_trunk),
+        ("provider", c.provider),
+        ("status", c.status),
+        (
+            "smsEnabled",
+            func.json(case((c.sms_enabled, _key("true")), else_=_key("false"))),
+        ),
+        ("fallbackDestination", c.fallback_destination),
+        ("server", func.json(case((c.server_url.is_(None), None), else_=server))),
+        ("hooks", func.json(c.hooks)),
+        ("sipTrunkUser", c.sip_trunk_user),
+        (
+            "sipTrunkPassword",
+            case((c.sip_trunk_password_token.is_(None), None), else_=_key(MASK)),
+        ),
+        ("sipTrunkProtocol", c.sip_trunk_protocol),
+        ("parameters", func.json(c.parameters)),
+        ("createdAt", _sqlite_timestamp(c.created_at)),
+        ("updatedAt", _sqlite_timestamp(c.updated_at)),
+        (POSITION_KEY, func.json_array(c.created_at, c.uuid)),
+    ]
+    arguments: list[Any] = []
+    for name, value in pairs:
+        arguments += [_key(name), value]
+    return func.json_object(*arguments)
