@@ -6,7 +6,7 @@ from dataclasses import asdict
 from typing import Any
 
 from .results import OperationResult, Results, SizeResult, megabytes
-from .targets import check_targets
+from .targets import ALONE_SUFFIX, check_targets
 
 HEADER = [
     "operation",
@@ -47,7 +47,8 @@ def _row(size: SizeResult, phones: str, result: OperationResult) -> list[str]:
         f"{load.p50_ms:.1f}",
         f"{load.p99_ms:.1f}",
         str(load.error_count),
-        f"{size.ratio(load):.2f}",
+        # A run with one connection is not comparable with the ceiling's.
+        "-" if result.operation.endswith(ALONE_SUFFIX) else f"{size.ratio(load):.2f}",
         f"{result.cpu_ms_per_request:.2f}",
     ]
 

@@ -11,6 +11,7 @@ under the same gunicorn settings gives the ceiling to compare against.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import shutil
@@ -28,6 +29,7 @@ from .report import markdown_report, text_report, to_json
 from .results import OperationResult, Results, SizeResult
 from .seed import LINES_PER_PREFIX, NumberPrefixes, SeededDatabase, create_database
 from .server import Gunicorn
+from .targets import ALONE_SUFFIX, SEARCHES
 
 log = logging.getLogger("bench")
 
@@ -218,11 +220,18 @@ def measure_size(
     factories = _request_factories(database, ids_path, prefixes, settings)
     result = _size_result(database)
     result.ceiling, result.ceiling_memory_kib = measure_ceiling(size_folder, settings)
+    alone = dataclasses.replace(settings, connections=1, threads=1)
     with _service(database, size_folder) as server:
         for operation in operations:
             factory = factories[operation]
             measured = _measure(server, operation, factory, settings, database.api_key)
             result.operations.append(measured)
+            if operation in SEARCHES:
+                # With one connection, latency is the search's own time,
+                # without the wait behind the other requests in flight.
+                name = operation + ALONE_SUFFIX
+                measured = _measure(server, name, factory, alone, database.api_key)
+                result.operations.append(measured)
         assert server.memory is not None
         result.peak_memory_kib = server.memory.sample()
         result.worker_restarted = server.worker_restarted()

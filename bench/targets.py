@@ -12,6 +12,8 @@ LATENCY_GROWTH_TARGET = 1.2
 LARGE_SIZE = 1_000_000
 SMALL_SIZE = 1_000
 SEARCHES = ("search_digits", "search_name")
+# Suffix of the runs of an operation with a single connection.
+ALONE_SUFFIX = "_alone"
 
 
 @dataclass(frozen=True)
@@ -57,17 +59,31 @@ def _throughput_share(
 
 
 def _search_latency(results: Results) -> TargetCheck:
+    """Check the p50 of each search run alone, and show it under load too.
+
+    Under load, wrk keeps several requests in flight, so a request's
+    latency includes the wait behind the others: p50 is about the number
+    of connections divided by the throughput, whatever one search costs.
+    """
     target = f"search p50 under {SEARCH_TARGET_MS} ms at {LARGE_SIZE:,} phones"
     size = results.size(LARGE_SIZE)
-    p50s = {}
+    alone: dict[str, float] = {}
+    loaded: dict[str, float] = {}
     for name in SEARCHES:
+        single = size.find(name + ALONE_SUFFIX) if size else None
         load = size.find(name) if size else None
+        if single is not None:
+            alone[name] = single.p50_ms
         if load is not None:
-            p50s[name] = load.p50_ms
-    if not p50s:
+            loaded[name] = load.p50_ms
+    if not alone:
         return TargetCheck(target, None, "not measured")
-    met = all(p50 < SEARCH_TARGET_MS for p50 in p50s.values())
-    measured = "; ".join(f"{name} {p50:.1f} ms" for name, p50 in p50s.items())
+    met = all(p50 < SEARCH_TARGET_MS for p50 in alone.values())
+    measured = "; ".join(
+        f"{name} {p50:.1f} ms alone"
+        + (f", {loaded[name]:.1f} ms under load" if name in loaded else "")
+        for name, p50 in alone.items()
+    )
     return TargetCheck(target, met, measured)
 
 

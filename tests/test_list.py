@@ -12,6 +12,7 @@ def client(service_client):
     """Runs each test against the standalone service and the host app."""
     return service_client
 
+
 NUMBERS = [
     ("+16054440129", "Main Office Line"),
     ("+12025550143", "Support 100%"),
@@ -102,7 +103,9 @@ def test_paging_never_repeats_or_skips(client):
 
     seen = []
     for page in range(1, 5):
-        body = client.get("/api/phones", query_string={"page": page, "limit": 7}).get_json()
+        body = client.get(
+            "/api/phones", query_string={"page": page, "limit": 7}
+        ).get_json()
         assert body["total"] == 23
         assert body["page"] == page
         assert body["limit"] == 7
@@ -186,7 +189,9 @@ def test_last_page_has_no_cursor(client, phones):
 
 
 def test_cursor_combines_with_search(client, phones):
-    first = client.get("/api/phones", query_string={"search": "office", "limit": 1}).get_json()
+    first = client.get(
+        "/api/phones", query_string={"search": "office", "limit": 1}
+    ).get_json()
     second = client.get(
         "/api/phones",
         query_string={"search": "office", "limit": 1, "cursor": first["nextCursor"]},
@@ -208,7 +213,9 @@ def test_invalid_cursor_answers_422(client, phones, cursor):
 
 
 def test_cursor_with_page_answers_422(client, phones):
-    cursor = client.get("/api/phones", query_string={"limit": 1}).get_json()["nextCursor"]
+    cursor = client.get("/api/phones", query_string={"limit": 1}).get_json()[
+        "nextCursor"
+    ]
     response = client.get("/api/phones", query_string={"cursor": cursor, "page": 2})
 
     assert response.status_code == 422
@@ -275,3 +282,70 @@ def test_full_last_page_has_no_cursor(client, phones):
 
     assert len(body["phones"]) == 4
     assert body["nextCursor"] is None
+
+
+@pytest.fixture
+def mixed_phones(client):
+    """40 phones: 30 named "Sales ...", 2 "Zulu ...", the rest "Desk ...".
+
+    On SQLite, a search for "Sales" matches enough phones that the page is
+    found by walking the phones newest first; "Zulu" matches so few that
+    it is found by sorting the matches. Both must give the same pages.
+    """
+    created = []
+    for index in range(40):
+        if index % 4 == 3:
+            name, status = f"Desk {index}", "active"
+        elif index in (5, 22):
+            name, status = f"Zulu {index}", "pending"
+        else:
+            name, status = f"Sales {index}", "pending" if index % 3 else "active"
+        response = register(client, f"+1605444{index:04d}", name=name, status=status)
+        assert response.status_code == 201, response.get_json()
+        created.append(response.get_json())
+    # Newest first, ties broken by uuid, as the API orders them.
+    return sorted(
+        created, key=lambda phone: (phone["createdAt"], phone["uuid"]), reverse=True
+    )
+
+
+def expected_uuids(phones, text, status=None):
+    return [
+        phone["uuid"]
+        for phone in phones
+        if text.lower() in phone["name"].lower()
+        and (status is None or phone["status"] == status)
+    ]
+
+
+def paged_uuids(client, text, limit, status=None, use_cursor=False):
+    """Return the uuids of every page of a search, and the totals seen."""
+    seen, totals, cursor = [], set(), None
+    params = {"search": text, "limit": limit}
+    if status is not None:
+        params["status"] = status
+    for page in range(1, 50):
+        paging = {"cursor": cursor} if use_cursor and cursor else {}
+        if not use_cursor:
+            paging = {"page": page}
+        body = client.get("/api/phones", query_string={**params, **paging}).get_json()
+        seen += [phone["uuid"] for phone in body["phones"]]
+        totals.add(body["total"])
+        cursor = body["nextCursor"]
+        if cursor is None:
+            break
+    return seen, totals
+
+
+@pytest.mark.parametrize("text", ["Sales", "Zulu", "desk", "ales 1"])
+@pytest.mark.parametrize("status", [None, "pending", "active"])
+@pytest.mark.parametrize("use_cursor", [False, True])
+def test_search_pages_follow_list_order(client, mixed_phones, text, status, use_cursor):
+    expected = expected_uuids(mixed_phones, text, status)
+
+    seen, totals = paged_uuids(
+        client, text, limit=4, status=status, use_cursor=use_cursor
+    )
+
+    assert seen == expected
+    assert totals == {len(expected)}

@@ -108,25 +108,33 @@ _COUNTED_STATUS_TOTAL = _COUNTED_TOTAL.where(
 )
 
 
-def _page_query(sqlite: bool, conditions: list[Any], *, cursor: bool) -> Select[Any]:
-    """Select a page of phones: rows, or on SQLite one JSON array of them."""
-    query = (_PHONE_DOCUMENTS if sqlite else _PHONE_ROWS).where(*conditions)
+def _paged(query: Select[Any], cursor: bool) -> Select[Any]:
+    """Limit `query` to one page, after the cursor or at the offset."""
     if cursor:
         query = query.where(_BEFORE_CURSOR)
     else:
         query = query.offset(bindparam("offset", type_=Integer))
-    query = query.order_by(*_NEWEST_FIRST).limit(bindparam("rows", type_=Integer))
-    if not sqlite:
-        return query
+    return query.order_by(*_NEWEST_FIRST).limit(bindparam("rows", type_=Integer))
+
+
+def _page_query(sqlite: bool, conditions: list[Any], *, cursor: bool) -> Select[Any]:
+    """Select a page of phones: rows, or on SQLite one JSON array of them."""
+    base = _PHONE_DOCUMENTS if sqlite else _PHONE_ROWS
+    query = _paged(base.where(*conditions), cursor)
+    return _sqlite_page(query) if sqlite else query
+
+
+def _sqlite_page(documents: Select[Any]) -> Select[Any]:
+    """Join the ordered `_PHONE_DOCUMENTS` rows into one JSON array."""
     # json_group_array would parse each object again, because a subquery
     # drops their JSON subtype, so the objects are concatenated as text.
     # NOTE: SQLite documents the order of group_concat as arbitrary. It
     # follows the subquery's ORDER BY, which runs as a co-routine, and the
     # tests check the order; SQLite 3.44 and newer could state it in the call.
-    page = query.subquery()
+    page = documents.subquery()
     comma = literal_column("','")
-    documents = func.coalesce(func.group_concat(page.c.document, comma), "")
-    return select(literal_column("'['").concat(documents).concat(literal_column("']'")))
+    joined = func.coalesce(func.group_concat(page.c.document, comma), "")
+    return select(literal_column("'['").concat(joined).concat(literal_column("']'")))
 
 
 @functools.cache
@@ -185,19 +193,20 @@ class PhoneRepository:
         else:
             params["offset"] = (page - 1) * limit
 
-        if search:
-            conditions = [_OF_CLIENT_UNINDEXED if sqlite else _OF_CLIENT]
-            if status is not None:
-                conditions.append(_IN_STATUS)
-            conditions.append(search_condition(self._dialect(), search))
+        connection = self.session.connection()
+        counted = _COUNTED_TOTAL if status is None else _COUNTED_STATUS_TOTAL
+        filters = [] if status is None else [_IN_STATUS]
+        if search and sqlite:
+            total, query = self._sqlite_search(search, filters, params, after is not None)
+        elif search:
+            conditions = [_OF_CLIENT, *filters, search_condition(self._dialect(), search)]
             count = select(func.count()).select_from(Phone).where(*conditions)
+            total = connection.execute(count, params).scalar_one()
             query = _page_query(sqlite, conditions, cursor=after is not None)
         else:
-            count = _COUNTED_TOTAL if status is None else _COUNTED_STATUS_TOTAL
+            total = connection.execute(counted, params).scalar_one()
             query = _list_query(sqlite, status is not None, after is not None)
 
-        connection = self.session.connection()
-        total = connection.execute(count, params).scalar_one()
         if sqlite:
             text = connection.execute(query, params).scalar_one()
             phones, next_start = _read_documents(text, limit)
@@ -210,6 +219,40 @@ class PhoneRepository:
                 next_start = PageCursor(last["created_at"], last["uuid"])
         self.session.commit()
         return PhonePage(phones=phones, total=total, next=next_start)
+
+    def _sqlite_search(
+        self, search: str, filters: list[Any], params: dict[str, Any], cursor: bool
+    ) -> tuple[int, Select[Any]]:
+        """Count a search's matches on SQLite, and build its page query.
+
+        The page is found one of two ways, whichever reads fewer rows:
+        walking the client's phones newest first and keeping the matches
+        reads about rows * phones / matches of them, and sorting the
+        matches reads all matches.
+        """
+        match = search_condition("sqlite", search)
+        connection = self.session.connection()
+        count = (
+            select(func.count())
+            .select_from(Phone)
+            .with_hint(Phone, "INDEXED BY ix_phones_numbers_client_id", "sqlite")
+            .where(_OF_CLIENT, *filters, match)
+        )
+        total = connection.execute(count, params).scalar_one()
+        # The walk passes every phone of the client, whatever its status.
+        phones = connection.execute(_COUNTED_TOTAL, params).scalar_one()
+
+        wanted = params.get("offset", 0) + params["rows"]
+        if wanted * phones < total * total:
+            # The walk reads fewer rows than there are matches.
+            hint = "INDEXED BY ix_phones_numbers_client_created"
+            keys = select(Phone.id).with_hint(Phone, hint, "sqlite")
+            keys = keys.where(_OF_CLIENT, *filters, match)
+        else:
+            keys = select(Phone.id).where(_OF_CLIENT_UNINDEXED, *filters, match)
+        keys = _paged(keys, cursor)
+        documents = _PHONE_DOCUMENTS.where(Phone.id.in_(keys.scalar_subquery()))
+        return total, _sqlite_page(documents.order_by(*_NEWEST_FIRST))
 
     def _params(self) -> dict[str, Any]:
         return {"owner": str(self.client.uuid), "client_id": self.client.id}
