@@ -47,10 +47,16 @@ class Database:
         """
         if engine is None:
             url = app.config["PHONES_DATABASE_URL"]
+            pool_size = app.config["PHONES_DATABASE_POOL_SIZE"]
+            if type(pool_size) is not int or pool_size < 1:
+                raise ValueError(
+                    f"PHONES_DATABASE_POOL_SIZE must be a whole number of at "
+                    f"least 1, such as 16; got {pool_size!r}"
+                )
             engine = create_database_engine(
                 url,
                 busy_timeout=app.config["PHONES_SQLITE_BUSY_TIMEOUT"],
-                pool_size=app.config["PHONES_DATABASE_POOL_SIZE"],
+                pool_size=pool_size,
             )
             log.info("database: %s", engine.url.render_as_string(hide_password=True))
         app.extensions["phones_database"] = _State(engine)

@@ -5,22 +5,49 @@ module. The output matches Flask's provider as the service sets it up: keys
 in insertion order, UTF-8 text. Datetimes and dataclasses, which orjson
 would write its own way, go through Flask's `default`. A value that orjson
 refuses, such as an integer beyond 64 bits in `parameters`, falls back to
-the json module.
+the json module. `RawJSON` text, such as a page of phones that SQLite
+built, is written out as it is.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import Any
 
 import orjson
+from flask import current_app
 from flask.json.provider import DefaultJSONProvider
 
 _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
+class RawJSON:
+    """JSON text that goes into a response as it is, without being read."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def _default(value: Any) -> Any:
+    # The json module fallback cannot embed text, so it reads it.
+    if isinstance(value, RawJSON):
+        return json.loads(value.text)
+    return DefaultJSONProvider.default(value)
+
+
+def _orjson_default(value: Any) -> Any:
+    if isinstance(value, RawJSON):
+        return orjson.Fragment(value.text)
+    return _default(value)
+
+
 class OrjsonProvider(DefaultJSONProvider):
     sort_keys = False
     ensure_ascii = False
+    default = staticmethod(_default)
 
     def dumps(self, obj: Any, **kwargs: Any) -> str:
         if kwargs.keys() - {"separators", "indent"} or self.sort_keys:
@@ -29,7 +56,18 @@ class OrjsonProvider(DefaultJSONProvider):
         if kwargs.get("indent"):
             options |= orjson.OPT_INDENT_2
         try:
-            return orjson.dumps(obj, default=self.default, option=options).decode()
+            return orjson.dumps(obj, default=_orjson_default, option=options).decode()
         except TypeError:
             # orjson raises JSONEncodeError, a subclass of TypeError.
             return super().dumps(obj, **kwargs)
+
+
+def embed_json(text: str | None, parse: Callable[[], Any]) -> Any:
+    """Return JSON `text` to go into a response as it is, or `parse()`.
+
+    Under `OrjsonProvider` the text is written out without being read; a
+    host application's own provider gets the parsed value.
+    """
+    if text is not None and isinstance(current_app.json, OrjsonProvider):
+        return RawJSON(text)
+    return parse()

@@ -22,6 +22,7 @@ from sqlalchemy import select, update
 from phones_service.accounts import AccountRepository
 from phones_service.clients import DEFAULT_CLIENT_UUID, phones_state
 from phones_service.extensions import db
+from phones_service.json_provider import RawJSON
 from phones_service.models import Phone
 from phones_service.phones.repository import PhoneRepository
 from phones_service.phones.schemas import PhoneListSchema, PhoneSchema
@@ -236,3 +237,17 @@ def test_page_order_is_newest_first_then_uuid(app, client):
 
     assert [phone["uuid"] for phone in listed] == expected
     assert [phone["uuid"] for phone in paged] == expected[15:30]
+
+
+def test_raw_json_is_written_as_is(app):
+    text = '[{"n":123456789012345678901234567890}]'
+    with app.app_context():
+        dumped = app.json.dumps({"phones": RawJSON(text), "total": 1})
+    assert dumped == '{"phones":' + text + ',"total":1}'
+
+
+def test_raw_json_survives_json_module_fallback(app):
+    # 2**70 makes orjson fail, so the json module writes the response.
+    with app.app_context():
+        dumped = app.json.dumps({"phones": RawJSON('[{"a":1}]'), "big": 2**70})
+    assert json.loads(dumped) == {"phones": [{"a": 1}], "big": 2**70}

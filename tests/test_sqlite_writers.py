@@ -1,4 +1,5 @@
-"""Writers of one process take turns on a lock instead of SQLite's busy handler."""
+"""SQLite engine: writers of one process take turns on a lock, and the pool
+keeps a connection per thread."""
 
 from __future__ import annotations
 
@@ -12,11 +13,14 @@ import pytest
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import IntegrityError
 
+from phones_service import create_app
 from phones_service.database import (
     WRITE_TRANSACTION,
     WriterConnection,
     create_database_engine,
 )
+
+from .conftest import SECRET_KEY
 
 pytestmark = pytest.mark.sqlite_run_only("tests a SQLite connection class")
 
@@ -151,3 +155,28 @@ def test_many_threads_write_without_errors(engine):
             connection.execute(text("SELECT count(*) FROM items")).scalar_one() == 200
         )
     assert not writer_lock(engine).locked()
+
+
+def test_pool_keeps_a_connection_per_thread(tmp_path):
+    engine = create_database_engine(f"sqlite:///{tmp_path / 'pool.db'}", pool_size=6)
+    try:
+        connections = [engine.connect() for _ in range(6)]
+        for connection in connections:
+            connection.close()
+        # Six connections opened, six kept: none closed on return.
+        assert engine.pool.checkedin() == 6
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("value", [0, -1, "many", 2.5, True])
+def test_invalid_pool_size_is_rejected_at_start(tmp_path, value):
+    with pytest.raises(ValueError, match="PHONES_DATABASE_POOL_SIZE"):
+        create_app(
+            {
+                "PHONES_DATABASE_URL": f"sqlite:///{tmp_path / 'pool.db'}",
+                "PHONES_DATABASE_POOL_SIZE": value,
+                "PHONES_SECRET_KEY": SECRET_KEY,
+            },
+            instance_path=str(tmp_path / "instance"),
+        )

@@ -26,8 +26,6 @@ from sqlalchemy import (
 from ..models import Phone
 
 MASK = "••••••••"
-# Key of the sort position that `sqlite_document` adds for the page cursor.
-POSITION_KEY = "_position"
 
 
 def format_timestamp(value: datetime | None) -> str | None:
@@ -124,9 +122,7 @@ def _sqlite_timestamp(column: Any) -> ColumnElement[Any]:
 def sqlite_document() -> ColumnElement[Any]:
     """Return SQLite's JSON text of a phone, as `phone_json` builds it.
 
-    The client's uuid comes from the bound parameter `owner`. The object
-    also holds `POSITION_KEY`, the stored creation time and uuid, from
-    which the caller makes the cursor of the next page and then drops it.
+    The client's uuid comes from the bound parameter `owner`.
     """
     c = Phone.__table__.c
     server = func.json_object(
@@ -159,7 +155,6 @@ def sqlite_document() -> ColumnElement[Any]:
         ("parameters", func.json(c.parameters)),
         ("createdAt", _sqlite_timestamp(c.created_at)),
         ("updatedAt", _sqlite_timestamp(c.updated_at)),
-        (POSITION_KEY, func.json_array(c.created_at, c.uuid)),
     ]
     arguments: list[Any] = []
     for name, value in pairs:

@@ -7,7 +7,6 @@ every query here filters on the client that the repository was made for.
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import uuid
 from collections.abc import Callable
@@ -15,24 +14,25 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import orjson
 from sqlalchemy import (
     Integer,
     Select,
     String,
     bindparam,
+    case,
     func,
     literal_column,
     select,
     tuple_,
+    type_coerce,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..crypto import SecretBox, SecretKeyError
-from ..database import WRITE_TRANSACTION, has_huge_float
+from ..database import WRITE_TRANSACTION, load_json
 from ..models import Client, Phone, PhoneStatusCount, read_sqlite_datetime, utcnow
-from .documents import POSITION_KEY, phone_json, sqlite_document
+from .documents import phone_json, sqlite_document
 from .search import search_condition
 
 log = logging.getLogger(__name__)
@@ -68,12 +68,23 @@ class PageCursor:
 
 @dataclass(frozen=True)
 class PhonePage:
-    """One page of phones in their API form (`phone_json`)."""
+    """One page of phones in their API form (`phone_json`).
 
-    phones: list[dict[str, Any]]
+    The phones come as objects, or where the database built them as one
+    JSON array in `phones_json`, which `phones` reads on first use.
+    """
+
     total: int
     # Where the next page starts, or None if this page is the last.
     next: PageCursor | None = None
+    documents: list[dict[str, Any]] | None = None
+    phones_json: str | None = None
+
+    @functools.cached_property
+    def phones(self) -> list[dict[str, Any]]:
+        if self.documents is not None:
+            return self.documents
+        return load_json(self.phones_json or "[]")
 
 
 # Statements and conditions are built once, here: building them anew costs
@@ -82,8 +93,13 @@ _PHONE_ROWS = select(
     *Phone.__table__.columns,
     bindparam("owner", type_=String).label("client_uuid"),
 )
-# SQLite builds each phone's API form itself (see documents.py).
-_PHONE_DOCUMENTS = select(sqlite_document().label("document"))
+# SQLite builds each phone's API form itself (see documents.py), and the
+# stored sort position gives the cursor of the next page.
+_PHONE_DOCUMENTS = select(
+    sqlite_document().label("document"),
+    type_coerce(Phone.created_at, String).label("created_at"),
+    type_coerce(Phone.uuid, String).label("uuid"),
+)
 _OF_CLIENT = Phone.client_id == bindparam("client_id")
 # The unary + keeps SQLite from walking the client's index over every phone,
 # so that a search plan starts from the few matches of the search index.
@@ -125,16 +141,34 @@ def _page_query(sqlite: bool, conditions: list[Any], *, cursor: bool) -> Select[
 
 
 def _sqlite_page(documents: Select[Any]) -> Select[Any]:
-    """Join the ordered `_PHONE_DOCUMENTS` rows into one JSON array."""
+    """Join the ordered `_PHONE_DOCUMENTS` rows into one JSON array.
+
+    The query returns the array of the first `limit` phones, how many rows
+    came (`limit` + 1 when another page follows), and the stored sort
+    position of the page's last phone.
+    """
+    # NOTE: SQLite documents the order of group_concat as arbitrary, and
+    # row_number() OVER () numbers rows as they arrive. Both follow the
+    # subquery's ORDER BY, which runs as a co-routine, and the tests check
+    # the order; SQLite 3.44 and newer could state it in the call.
+    rows = documents.subquery()
+    numbered = select(rows, func.row_number().over().label("position")).subquery()
+    in_page = numbered.c.position <= bindparam("limit", type_=Integer)
+    last = numbered.c.position == bindparam("limit", type_=Integer)
     # json_group_array would parse each object again, because a subquery
     # drops their JSON subtype, so the objects are concatenated as text.
-    # NOTE: SQLite documents the order of group_concat as arbitrary. It
-    # follows the subquery's ORDER BY, which runs as a co-routine, and the
-    # tests check the order; SQLite 3.44 and newer could state it in the call.
-    page = documents.subquery()
-    comma = literal_column("','")
-    joined = func.coalesce(func.group_concat(page.c.document, comma), "")
-    return select(literal_column("'['").concat(joined).concat(literal_column("']'")))
+    joined = func.group_concat(numbered.c.document, literal_column("','"))
+    array = (
+        literal_column("'['")
+        .concat(func.coalesce(joined.filter(in_page), ""))
+        .concat(literal_column("']'"))
+    )
+    return select(
+        array,
+        func.count(),
+        func.max(case((last, numbered.c.created_at))),
+        func.max(case((last, numbered.c.uuid))),
+    )
 
 
 @functools.cache
@@ -144,20 +178,14 @@ def _list_query(sqlite: bool, status: bool, cursor: bool) -> Select[Any]:
     return _page_query(sqlite, conditions, cursor=cursor)
 
 
-def _read_documents(
-    text: str, limit: int
-) -> tuple[list[dict[str, Any]], PageCursor | None]:
-    """Return the phones of SQLite's JSON page, and where the next page starts."""
-    phones = orjson.loads(text)
-    # Only parameters hold numbers from callers; see load_json.
-    if any(has_huge_float(phone["parameters"]) for phone in phones):
-        phones = json.loads(text)
-    positions = [phone.pop(POSITION_KEY) for phone in phones]
-    if len(phones) <= limit:
-        return phones, None
-    created_at, stored_uuid = positions[limit - 1]
-    next_start = PageCursor(read_sqlite_datetime(created_at), uuid.UUID(stored_uuid))
-    return phones[:limit], next_start
+def _sqlite_page_result(row: Any, limit: int, total: int) -> PhonePage:
+    """Return the page of a `_sqlite_page` row."""
+    array, fetched, created_at, stored_uuid = row
+    next_start = None
+    if fetched > limit:
+        position = read_sqlite_datetime(created_at)
+        next_start = PageCursor(position, uuid.UUID(stored_uuid))
+    return PhonePage(total=total, next=next_start, phones_json=array)
 
 
 class PhoneRepository:
@@ -183,8 +211,8 @@ class PhoneRepository:
         costs the same at any depth, where `page` has to skip the rows.
         """
         sqlite = self._dialect() == "sqlite"
-        # One row more than the page tells whether another page follows.
-        params: dict[str, Any] = {**self._params(), "rows": limit + 1}
+        # One row more than the page shows whether another page follows.
+        params: dict[str, Any] = {**self._params(), "rows": limit + 1, "limit": limit}
         if status is not None:
             params["status"] = status
         if after is not None:
@@ -196,29 +224,32 @@ class PhoneRepository:
         connection = self.session.connection()
         counted = _COUNTED_TOTAL if status is None else _COUNTED_STATUS_TOTAL
         filters = [] if status is None else [_IN_STATUS]
+        cursor = after is not None
         if search and sqlite:
-            total, query = self._sqlite_search(search, filters, params, after is not None)
+            total, query = self._sqlite_search(search, filters, params, cursor)
         elif search:
-            conditions = [_OF_CLIENT, *filters, search_condition(self._dialect(), search)]
+            match = search_condition(self._dialect(), search)
+            conditions = [_OF_CLIENT, *filters, match]
             count = select(func.count()).select_from(Phone).where(*conditions)
             total = connection.execute(count, params).scalar_one()
-            query = _page_query(sqlite, conditions, cursor=after is not None)
+            query = _page_query(sqlite, conditions, cursor=cursor)
         else:
             total = connection.execute(counted, params).scalar_one()
-            query = _list_query(sqlite, status is not None, after is not None)
+            query = _list_query(sqlite, status is not None, cursor)
 
         if sqlite:
-            text = connection.execute(query, params).scalar_one()
-            phones, next_start = _read_documents(text, limit)
-        else:
-            rows = self._read(query, params)
-            phones = [phone_json(row) for row in rows[:limit]]
-            next_start = None
-            if len(rows) > limit:
-                last = rows[limit - 1]
-                next_start = PageCursor(last["created_at"], last["uuid"])
+            row = connection.execute(query, params).one()
+            self.session.commit()
+            return _sqlite_page_result(row, limit, total)
+
+        rows = self._read(query, params)
         self.session.commit()
-        return PhonePage(phones=phones, total=total, next=next_start)
+        next_start = None
+        if len(rows) > limit:
+            last = rows[limit - 1]
+            next_start = PageCursor(last["created_at"], last["uuid"])
+        phones = [phone_json(row) for row in rows[:limit]]
+        return PhonePage(total=total, next=next_start, documents=phones)
 
     def _sqlite_search(
         self, search: str, filters: list[Any], params: dict[str, Any], cursor: bool

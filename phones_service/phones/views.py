@@ -16,6 +16,7 @@ from ..api import Blueprint
 from ..clients import phones_state
 from ..config import MAX_CONTENT_LENGTH
 from ..extensions import db
+from ..json_provider import embed_json
 from ..models import Phone
 from . import examples
 from .fields import encode_cursor
@@ -100,7 +101,7 @@ class Phones(MethodView):
         if page.next is not None:
             next_cursor = encode_cursor(page.next.created_at, page.next.uuid)
         return {
-            "phones": page.phones,
+            "phones": embed_json(page.phones_json, lambda: page.phones),
             "total": page.total,
             "page": args["page"],
             "limit": args["limit"],
