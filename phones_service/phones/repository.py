@@ -296,8 +296,7 @@ class PhoneRepository:
         """
         result = self.session.connection().execute(query, params)
         keys = list(result.keys())
-        # all() fetches in one call: iterating fetches row by row, and each
-        # fetch releases the GIL for the other threads.
+        # all() reads the rows with one fetchall(), not a fetchone() per row.
         return [dict(zip(keys, row)) for row in result.all()]
 
     def _dialect(self) -> str:
