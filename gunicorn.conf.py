@@ -26,3 +26,16 @@ loglevel = "info"
 # gunicorn 27 opens one control socket path shared by every instance of the
 # user, so servers on other ports would replace each other's.
 control_socket_disable = True
+
+
+def on_starting(server):
+    """Redact API keys in gunicorn's own log lines.
+
+    gunicorn logs a request it cannot parse with the offending line, such
+    as an Authorization header without its colon. The workers, forked
+    later, share these loggers and their filters.
+    """
+    from phones_service.logging_config import RedactSecrets
+
+    for logger in (server.log.error_log, server.log.access_log):
+        logger.addFilter(RedactSecrets())

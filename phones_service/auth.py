@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 # Keys are ASCII and short; anything else is rejected before any lookup.
 # The scheme name is case-insensitive (RFC 7235, section 2.1).
-_BEARER = re.compile(r"^[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9_\-]{16,128}) *$")
+_BEARER = re.compile(r"^[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9_\-]{16,128}) *\Z")
 
 
 def api_key_client(session: Session) -> Client | None:

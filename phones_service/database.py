@@ -108,6 +108,9 @@ def create_database_engine(
     """Create an engine, with SQLite set up for concurrent gunicorn threads."""
     options: dict[str, Any] = {
         "json_deserializer": load_json,
+        # Error messages and logs show statements without their values,
+        # which may hold encrypted passwords and callers' data.
+        "hide_parameters": True,
         "pool_size": pool_size,
         "max_overflow": pool_size,
     }
@@ -148,13 +151,17 @@ def load_json(text: str | bytes) -> Any:
 
 
 def has_huge_float(value: Any) -> bool:
-    """Return whether `value` holds a float beyond the range of 64-bit integers."""
+    """Return whether `value` holds a float at or beyond 2**63 in size.
+
+    orjson reads an integer below -2**63 as the float -2**63, so that value
+    counts too; a float that large is read again exactly either way.
+    """
     pending = [value]
     while pending:
         item = pending.pop()
         kind = type(item)
         if kind is float:
-            if not -(2**63) <= item < 2**64:
+            if abs(item) >= 2**63:
                 return True
         elif kind is dict:
             pending.extend(item.values())

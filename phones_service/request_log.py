@@ -16,7 +16,7 @@ from flask import Flask, Response, g, request
 log = logging.getLogger(__name__)
 
 HEADER = "X-Request-ID"
-_SANE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+_SANE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}\Z")
 
 
 def init_app(app: Flask) -> None:

@@ -131,3 +131,28 @@ def test_chunked_oversized_body_answers_413(server):
 
 def test_chunked_small_body_is_accepted(server):
     assert _chunked_post(server, b'{"number": "+16054440404"}') == 201
+
+
+def _raw_request(server, request: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(request)
+        return sock.makefile("rb").read()
+
+
+def test_malformed_header_keeps_key_out_of_log(server):
+    # No colon after the header name: gunicorn rejects the request and
+    # logs the line it could not parse.
+    answer = _raw_request(
+        server,
+        b"GET /api/phones HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        + f"Authorization Bearer {server.api_key}\r\n".encode()
+        + b"Connection: close\r\n\r\n",
+    )
+    log = server.log_path.read_text()
+
+    assert answer.startswith(b"HTTP/1.1 400")
+    assert "Invalid HTTP Header" in log
+    # After the banner that prints the first key; a boolean, so that a
+    # failure message does not show the key.
+    leaked = server.api_key[12:] in log.split("Send it as:")[-1]
+    assert not leaked, "the API key appears in gunicorn's log"

@@ -7,7 +7,7 @@ import ipaddress
 import json
 import re
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from marshmallow import ValidationError, fields, validate
@@ -20,9 +20,29 @@ PARAMETERS_MAX_BYTES = 8 * 1024
 HOOKS_MAX_ITEMS = 20
 URL_MAX_LENGTH = 2048
 
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
-_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
-_HOOK_NAME = re.compile(r"^on_[a-z][a-z0-9_]{0,62}$")
+# Control characters, C1 controls, line and paragraph separators, and the
+# bidirectional overrides and isolates, which can make text display as
+# something other than what it is.
+CONTROL_CHARACTERS = r"\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+_CONTROL_CHARACTERS = re.compile(f"[{CONTROL_CHARACTERS}]")
+CONTROL_MESSAGE = "Must not contain control or text-direction characters."
+# \Z, because $ also matches before a final newline.
+_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)\Z")
+_HOOK_NAME = re.compile(r"^on_[a-z][a-z0-9_]{0,62}\Z")
+
+
+class FullMatch(validate.Regexp):
+    """Regexp validator that requires the whole value to match.
+
+    validate.Regexp uses re.match, where `$` also matches before a final
+    newline. The pattern keeps `^` and `$`, so the OpenAPI document, whose
+    patterns are unanchored ECMAScript, says the same thing.
+    """
+
+    def __call__(self, value: Any) -> Any:
+        if self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
 
 
 class Text(fields.String):
@@ -34,7 +54,7 @@ class Text(fields.String):
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs).strip()
         if _CONTROL_CHARACTERS.search(text):
-            raise ValidationError("Must not contain control characters.")
+            raise ValidationError(CONTROL_MESSAGE)
         return text
 
 
@@ -50,10 +70,15 @@ class Secret(fields.String):
             raise ValidationError("Not a valid string.")
         if not value:
             raise ValidationError("Must not be empty; send null to remove it.")
+        if value == MASK:
+            raise ValidationError(
+                "This is the mask that responses show, not a password; send the "
+                "real password, or leave the field out to keep the stored one."
+            )
         if len(value) > self.max_length:
             raise ValidationError(f"Longer than {self.max_length} characters.")
         if _CONTROL_CHARACTERS.search(value):
-            raise ValidationError("Must not contain control characters.")
+            raise ValidationError(CONTROL_MESSAGE)
         return value
 
 
@@ -88,10 +113,12 @@ class Cursor(fields.String):
             decoded = base64.urlsafe_b64decode(text.encode("ascii") + b"==").decode()
             stamp, _, phone_uuid = decoded.partition("|")
             created_at = datetime.fromisoformat(stamp)
-            cursor = PageCursor(created_at, uuid.UUID(phone_uuid))
-        except (ValueError, UnicodeError):
+            # A time near year 1 or 9999 may not convert to UTC.
+            utc = created_at.astimezone(UTC) if created_at.tzinfo else None
+            cursor = PageCursor(utc, uuid.UUID(phone_uuid)) if utc else None
+        except (ValueError, UnicodeError, OverflowError):
             cursor = None
-        if cursor is None or created_at.tzinfo is None:
+        if cursor is None:
             raise ValidationError(
                 "Invalid cursor; send the nextCursor of a previous response."
             )
@@ -101,6 +128,22 @@ class Cursor(fields.String):
 def encode_cursor(created_at: datetime, phone_uuid: uuid.UUID) -> str:
     raw = f"{created_at.isoformat()}|{phone_uuid}".encode()
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+class QueryInteger(fields.Integer):
+    """Whole number of a query string: ASCII digits only.
+
+    Python's int() also reads "1_0" as 10 and other scripts' digits, such
+    as "٢" as 2, which no caller means as a page number.
+    """
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, str) and not _DIGITS.fullmatch(value):
+            raise ValidationError("Not a valid integer; send digits only, such as 2.")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+_DIGITS = re.compile(r"[0-9]{1,18}")
 
 
 class StrictBoolean(fields.Boolean):
@@ -128,6 +171,9 @@ class SipHost(fields.String):
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs).strip()
+        # An IPv6 zone id ("%eth0") may hold any text, control characters too.
+        if _CONTROL_CHARACTERS.search(text):
+            raise ValidationError(CONTROL_MESSAGE)
         return normalize_sip_host(text)
 
 
@@ -140,7 +186,8 @@ class JsonObject(fields.Dict):
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> dict:
         result = super()._deserialize(value, attr, data, **kwargs)
-        size = len(json.dumps(result, separators=(",", ":")).encode())
+        compact = json.dumps(result, separators=(",", ":"), ensure_ascii=False)
+        size = len(compact.encode())
         if size > self.max_bytes:
             raise ValidationError(
                 f"Is {size} bytes as JSON; the limit is {self.max_bytes} bytes."

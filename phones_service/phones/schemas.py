@@ -11,11 +11,15 @@ from ..models import NAME_MAX_LENGTH, PHONE_STATUSES, PHONE_TYPES, SIP_PROTOCOLS
 from ..numbers import PhoneNumberError, parse_number
 from .documents import phone_json
 from .fields import (
+    CONTROL_CHARACTERS,
+    CONTROL_MESSAGE,
     PARAMETERS_MAX_BYTES,
     CountryCode,
     Cursor,
+    FullMatch,
     JsonObject,
     MaskedSecret,
+    QueryInteger,
     Secret,
     SipHost,
     StrictBoolean,
@@ -43,7 +47,7 @@ class ServerSchema(ma.Schema):
     url = url_field({"ws", "wss"}, required=True)
     region = fields.String(
         allow_none=True,
-        validate=validate.Regexp(
+        validate=FullMatch(
             r"^[A-Za-z0-9._-]{1,64}$",
             error="Must be 1 to 64 letters, digits, dots, dashes or underscores.",
         ),
@@ -203,9 +207,16 @@ class PhoneCreateSchema(_PhoneWriteSchema):
     )
     countryCode = CountryCode(attribute="country_code")
 
-    @validates_schema(skip_on_field_errors=False)
-    def parse_numbers(self, data: dict[str, Any], **kwargs: Any) -> None:
+    @validates_schema(skip_on_field_errors=False, pass_original=True)
+    def parse_numbers(
+        self, data: dict[str, Any], original: Any, **kwargs: Any
+    ) -> None:
         if "number" not in data:
+            return
+        sent_region = isinstance(original, dict) and "countryCode" in original
+        if sent_region and "country_code" not in data:
+            # The countryCode is invalid and has its own error. Reading the
+            # number in another region would only add a wrong one.
             return
         region = data.get("country_code")
         try:
@@ -254,17 +265,13 @@ class PhoneQueryArgsSchema(ma.Schema):
     search = fields.String(
         validate=[
             validate.Length(max=SEARCH_MAX_LENGTH),
-            validate.Regexp(
-                r"^[^\x00-\x1f\x7f]*$", error="Must not contain control characters."
-            ),
+            FullMatch(f"^[^{CONTROL_CHARACTERS}]*$", error=CONTROL_MESSAGE),
         ],
         metadata={"description": "Part of the name, or digits of the number."},
     )
     status = fields.String(validate=_choice(PHONE_STATUSES))
-    page = fields.Integer(
-        load_default=1, validate=validate.Range(min=1, max=PAGE_MAX)
-    )
-    limit = fields.Integer(
+    page = QueryInteger(load_default=1, validate=validate.Range(min=1, max=PAGE_MAX))
+    limit = QueryInteger(
         load_default=10, validate=validate.Range(min=1, max=LIMIT_MAX)
     )
     cursor = Cursor(
@@ -274,7 +281,17 @@ class PhoneQueryArgsSchema(ma.Schema):
         }
     )
 
-    @validates_schema
-    def check_paging(self, data: dict[str, Any], **kwargs: Any) -> None:
-        if "cursor" in data and data["page"] != 1:
+    @pre_load
+    def check_parameters(self, data: Any, **kwargs: Any) -> Any:
+        """Reject a parameter sent twice, and page sent with cursor."""
+        # webargs passes the query string as a proxy of its MultiDict.
+        query = getattr(data, "data", data)
+        if hasattr(query, "getlist"):
+            repeated = sorted(name for name in query if len(query.getlist(name)) > 1)
+            if repeated:
+                raise ValidationError(
+                    {name: ["Send this parameter once."] for name in repeated}
+                )
+        if "cursor" in query and "page" in query:
             raise ValidationError("Send either page or cursor, not both.", "cursor")
+        return data
