@@ -15,9 +15,11 @@ from typing import Any, NoReturn
 import flask_smorest
 from flask import Request, request
 from flask_smorest.etag import _get_etag_ctx as _etag_context
+from flask_smorest.exceptions import NotModified
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.http import quote_etag
 
 log = logging.getLogger(__name__)
 
@@ -196,6 +198,22 @@ class Blueprint(flask_smorest.Blueprint):
 
     def _check_precondition(self) -> None:
         return None
+
+    def _check_not_modified(self, etag: str) -> None:
+        """Answer 304, with the ETag, when If-None-Match names the current one.
+
+        If-None-Match compares weakly (RFC 9110, section 13.1.2), so
+        W/"tag" matches "tag"; flask-smorest compares strongly and sends
+        its 304 without the ETag.
+        """
+        if (
+            request.method in self.METHODS_CHECKING_NOT_MODIFIED
+            and request.if_none_match.contains_weak(etag)
+        ):
+            not_modified = NotModified()
+            # Read by handle_http_exception, as flask_smorest.abort sets it.
+            not_modified.data = {"headers": {"ETag": quote_etag(etag)}}
+            raise not_modified
 
     def check_etag(self, etag_data: Any, etag_schema: Any = None) -> None:
         if not request.if_match:

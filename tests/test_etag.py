@@ -27,6 +27,32 @@ def test_if_none_match_answers_304(client, phone):
 
     assert response.status_code == 304
     assert response.get_data() == b""
+    assert response.headers["ETag"] == etag
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "W/{etag}",
+        '"other", {etag}',
+        "*",
+    ],
+)
+def test_if_none_match_compares_weakly(client, phone, header):
+    etag = client.get(path(phone)).headers["ETag"]
+    response = client.get(
+        path(phone), headers={"If-None-Match": header.format(etag=etag)}
+    )
+
+    assert response.status_code == 304
+    assert response.headers["ETag"] == etag
+
+
+def test_if_none_match_of_other_tag_answers_200(client, phone):
+    response = client.get(path(phone), headers={"If-None-Match": '"other", W/"more"'})
+
+    assert response.status_code == 200
+    assert response.get_json()["uuid"] == phone["uuid"]
 
 
 def test_changed_phone_answers_200_again(client, phone):
@@ -40,7 +66,9 @@ def test_changed_phone_answers_200_again(client, phone):
 
 def test_patch_with_current_etag(client, phone):
     etag = client.get(path(phone)).headers["ETag"]
-    response = client.patch(path(phone), json={"name": "New"}, headers={"If-Match": etag})
+    response = client.patch(
+        path(phone), json={"name": "New"}, headers={"If-Match": etag}
+    )
 
     assert response.status_code == 200
     assert response.headers["ETag"] != etag
@@ -54,7 +82,9 @@ def test_patch_without_if_match_works(client, phone):
 
 
 def test_patch_with_star_works(client, phone):
-    response = client.patch(path(phone), json={"name": "Any"}, headers={"If-Match": "*"})
+    response = client.patch(
+        path(phone), json={"name": "Any"}, headers={"If-Match": "*"}
+    )
 
     assert response.status_code == 200
 
@@ -63,8 +93,12 @@ def test_lost_update_is_prevented(client, phone):
     first_etag = client.get(path(phone)).headers["ETag"]
     second_etag = client.get(path(phone)).headers["ETag"]
 
-    first = client.patch(path(phone), json={"name": "Alice's edit"}, headers={"If-Match": first_etag})
-    second = client.patch(path(phone), json={"name": "Bob's edit"}, headers={"If-Match": second_etag})
+    first = client.patch(
+        path(phone), json={"name": "Alice's edit"}, headers={"If-Match": first_etag}
+    )
+    second = client.patch(
+        path(phone), json={"name": "Bob's edit"}, headers={"If-Match": second_etag}
+    )
 
     assert first.status_code == 200
     assert second.status_code == 412
@@ -90,7 +124,9 @@ def test_delete_with_current_etag(client, phone):
 
 def test_stale_patch_changes_nothing(client, phone):
     stale = '"0000000000000000000000000000000000000000"'
-    response = client.patch(path(phone), json={"name": "Lost"}, headers={"If-Match": stale})
+    response = client.patch(
+        path(phone), json={"name": "Lost"}, headers={"If-Match": stale}
+    )
 
     assert response.status_code == 412
     assert client.get(path(phone)).get_json() == phone

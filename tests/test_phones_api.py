@@ -222,6 +222,7 @@ def test_delete_answers_204_empty(client, phone):
 
     assert response.status_code == 204
     assert response.get_data() == b""
+    assert "Content-Type" not in response.headers
     assert client.get(f"/api/phones/{phone['uuid']}").status_code == 404
 
 

@@ -6,7 +6,7 @@ import uuid
 from http import HTTPStatus
 from typing import Any
 
-from flask import current_app, g, request, url_for
+from flask import Response, current_app, g, request, url_for
 from flask.views import MethodView
 from flask_smorest import abort
 from marshmallow import ValidationError
@@ -64,6 +64,14 @@ def authenticate() -> None:
     if client is None:
         abort(401, message="No client is authenticated for this request.")
     g.phones_client = client
+
+
+@blp.after_request
+def drop_empty_content_type(response: Response) -> Response:
+    """Send 204 No Content without a Content-Type, since it has no content."""
+    if response.status_code == 204:
+        response.headers.pop("Content-Type", None)
+    return response
 
 
 def phone_repository() -> PhoneRepository:
