@@ -87,6 +87,15 @@ def test_read_only_fields_not_in_requests(spec):
             assert field not in properties, f"{name}.{field}"
 
 
+@pytest.mark.parametrize("name", ["PhoneCreate", "PhoneUpdate"])
+def test_password_length_is_documented(spec, name):
+    password = spec["components"]["schemas"][name]["properties"]["sipTrunkPassword"]
+
+    assert password["minLength"] == 1
+    assert password["maxLength"] == 255
+    assert password["writeOnly"] is True
+
+
 def _examples(spec):
     for path, item in spec["paths"].items():
         for method, operation in item.items():

@@ -62,7 +62,10 @@ class Secret(fields.String):
     """Write-only string whose errors never quote the value."""
 
     def __init__(self, max_length: int, **kwargs: Any) -> None:
-        super().__init__(load_only=True, **kwargs)
+        # The length is checked in _deserialize, so the OpenAPI document
+        # learns it from the metadata.
+        metadata = {"minLength": 1, "maxLength": max_length}
+        super().__init__(load_only=True, metadata=metadata, **kwargs)
         self.max_length = max_length
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
