@@ -200,10 +200,10 @@ class Blueprint(flask_smorest.Blueprint):
         return None
 
     def _check_not_modified(self, etag: str) -> None:
-        """Answer 304, with the ETag, when If-None-Match names the current one.
+        """Raise 304 Not Modified, with the ETag, when If-None-Match names it.
 
         If-None-Match compares weakly (RFC 9110, section 13.1.2), so
-        W/"tag" matches "tag"; flask-smorest compares strongly and sends
+        W/"tag" matches "tag". flask-smorest compares strongly and sends
         its 304 without the ETag.
         """
         if (

@@ -138,7 +138,7 @@ def load_json(text: str | bytes) -> Any:
     """Read JSON exactly, and fast: JSON columns and SQLite's pages of phones.
 
     orjson reads several times faster than the json module, but turns an
-    integer beyond 64 bits into a float. Where its result holds a float
+    integer beyond 64 bits into a float. Where its result contains a float
     that large, the json module reads the text again.
     """
     if text == "{}":
@@ -151,10 +151,10 @@ def load_json(text: str | bytes) -> Any:
 
 
 def has_huge_float(value: Any) -> bool:
-    """Return whether `value` holds a float at or beyond 2**63 in size.
+    """Return whether `value` contains a float at or beyond 2**63 in size.
 
     orjson reads an integer below -2**63 as the float -2**63, so that value
-    counts too; a float that large is read again exactly either way.
+    counts too. A float that large is read again exactly either way.
     """
     pending = [value]
     while pending:

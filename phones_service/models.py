@@ -161,7 +161,7 @@ class Phone(Base):
     __table_args__ = (
         UniqueConstraint("client_id", "number", name="uq_phones_numbers_client_number"),
         Index("ix_phones_numbers_client_created", "client_id", "created_at", "uuid"),
-        # With the rowid that ends every SQLite index, it tells whether a
+        # With the rowid that ends every SQLite index, it shows whether a
         # phone is the client's without reading the row (search counts).
         Index("ix_phones_numbers_client_id", "client_id"),
         _one_of("type", PHONE_TYPES),

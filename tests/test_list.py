@@ -289,8 +289,8 @@ def mixed_phones(client):
     """40 phones: 30 named "Sales ...", 2 "Zulu ...", the rest "Desk ...".
 
     On SQLite, a search for "Sales" matches enough phones that the page is
-    found by walking the phones newest first; "Zulu" matches so few that
-    it is found by sorting the matches. Both must give the same pages.
+    found by walking the phones newest first. "Zulu" matches so few that
+    the page is found by sorting the matches. Both must give the same pages.
     """
     created = []
     for index in range(40):

@@ -173,7 +173,7 @@ def test_timestamps_with_microseconds_are_cut_to_milliseconds(app, client, regis
 def test_cursor_pages_keep_phones_of_one_millisecond_apart(app, client, registered):
     base = datetime(2026, 3, 4, 5, 6, 7, 123_000, tzinfo=UTC)
     for offset, phone_uuid in enumerate(registered):
-        # The same millisecond, told apart by microseconds only.
+        # The same millisecond, distinguished by microseconds only.
         set_created_at(app, phone_uuid, base + timedelta(microseconds=100 * offset))
 
     seen: list[str] = []
@@ -251,3 +251,14 @@ def test_raw_json_survives_json_module_fallback(app):
     with app.app_context():
         dumped = app.json.dumps({"phones": RawJSON('[{"a":1}]'), "big": 2**70})
     assert json.loads(dumped) == {"phones": [{"a": 1}], "big": 2**70}
+
+
+def test_repository_blank_search_is_no_search(app, registered):
+    with app.app_context():
+        owner = AccountRepository(db.session).find_client(str(DEFAULT_CLIENT_UUID))
+        repository = PhoneRepository(db.session, owner, phones_state().secrets)
+        page = repository.list(search="   ", status=None, page=1, limit=100)
+
+    # The first registration has no name, which a name search would drop.
+    assert page.total == len(BODIES)
+    assert len(page.phones) == len(BODIES)

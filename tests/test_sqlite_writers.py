@@ -72,7 +72,7 @@ def test_every_connection_shares_one_lock(engine):
     assert len(locks) == 1
 
 
-def test_lock_is_held_during_write_and_free_after_commit(engine):
+def test_lock_held_until_commit(engine):
     lock = writer_lock(engine)
     with writing(engine) as connection:
         connection.execute(text("INSERT INTO items (id) VALUES (1)"))

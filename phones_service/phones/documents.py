@@ -2,7 +2,7 @@
 
 `phone_json` builds that form in Python from a `Phone` or a row. On SQLite,
 `sqlite_document` builds the same JSON object inside the database, so that
-a page of phones arrives as one JSON text instead of a row per phone: the
+a page of phones arrives as one JSON text instead of a row per phone. The
 sqlite3 module releases the GIL for every row it fetches, and under
 gunicorn's threads each release can wait for another thread. The tests
 check that both forms match the schema's field-by-field output.
@@ -107,8 +107,8 @@ def _sqlite_uuid(column: Any) -> ColumnElement[Any]:
 def _sqlite_timestamp(column: Any) -> ColumnElement[Any]:
     """Format stored `2026-01-10 12:00:00.123456` as `2026-01-10T12:00:00.123Z`.
 
-    The fraction is cut to milliseconds, as `format_timestamp` cuts it; the
-    appended ".000" stands in for a fraction that the text lacks.
+    The fraction is cut to milliseconds, as `format_timestamp` cuts it. The
+    appended ".000" replaces a fraction that the text lacks.
     """
     raw = _join(type_coerce(column, String), ".000")
     return _join(

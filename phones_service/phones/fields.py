@@ -36,7 +36,7 @@ class FullMatch(validate.Regexp):
 
     validate.Regexp uses re.match, where `$` also matches before a final
     newline. The pattern keeps `^` and `$`, so the OpenAPI document, whose
-    patterns are unanchored ECMAScript, says the same thing.
+    patterns are unanchored ECMAScript, describes the same values.
     """
 
     def __call__(self, value: Any) -> Any:

@@ -210,7 +210,10 @@ class PhoneRepository:
         `after` continues from the last phone of the previous page, which
         costs the same at any depth, where `page` has to skip the rows.
         """
-        sqlite = self._dialect() == "sqlite"
+        # A search of only spaces would match every named phone, so it is none.
+        search = (search or "").strip() or None
+        dialect = self._dialect()
+        sqlite = dialect == "sqlite"
         # One row more than the page shows whether another page follows.
         params: dict[str, Any] = {**self._params(), "rows": limit + 1, "limit": limit}
         if status is not None:
@@ -222,18 +225,18 @@ class PhoneRepository:
             params["offset"] = (page - 1) * limit
 
         connection = self.session.connection()
-        counted = _COUNTED_TOTAL if status is None else _COUNTED_STATUS_TOTAL
         filters = [] if status is None else [_IN_STATUS]
         cursor = after is not None
         if search and sqlite:
             total, query = self._sqlite_search(search, filters, params, cursor)
         elif search:
-            match = search_condition(self._dialect(), search)
+            match = search_condition(dialect, search)
             conditions = [_OF_CLIENT, *filters, match]
             count = select(func.count()).select_from(Phone).where(*conditions)
             total = connection.execute(count, params).scalar_one()
             query = _page_query(sqlite, conditions, cursor=cursor)
         else:
+            counted = _COUNTED_TOTAL if status is None else _COUNTED_STATUS_TOTAL
             total = connection.execute(counted, params).scalar_one()
             query = _list_query(sqlite, status is not None, cursor)
 
@@ -273,8 +276,8 @@ class PhoneRepository:
         # The walk passes every phone of the client, whatever its status.
         phones = connection.execute(_COUNTED_TOTAL, params).scalar_one()
 
-        wanted = params.get("offset", 0) + params["rows"]
-        if wanted * phones < total * total:
+        needed_rows = params.get("offset", 0) + params["rows"]
+        if needed_rows * phones < total * total:
             # The walk reads fewer rows than there are matches.
             hint = "INDEXED BY ix_phones_numbers_client_created"
             keys = select(Phone.id).with_hint(Phone, hint, "sqlite")

@@ -98,10 +98,8 @@ class Phones(MethodView):
         Filters by status and searches names and number digits; newest
         first, ties broken by uuid.
         """
-        # A search of only spaces would match every name, so it is no search.
-        search = (args.get("search") or "").strip() or None
         page = phone_repository().list(
-            search=search,
+            search=args.get("search"),
             status=args.get("status"),
             page=args["page"],
             limit=args["limit"],
