@@ -132,11 +132,11 @@ class PhoneStatusCount(Base):
 
 
 # Objects that migrations create outside these models, because SQLAlchemy
-# cannot declare them for both databases: the SQLite FTS5 search table (and
-# the shadow tables SQLite makes for it) and PostgreSQL's trigram indexes.
-# Comparisons of models and database skip them.
+# cannot declare them for both databases: SQLite's search tables and index
+# (with the shadow tables SQLite makes for FTS5) and PostgreSQL's trigram
+# indexes. Comparisons of models and database skip them.
 SEARCH_INDEX_PREFIXES = (
-    "phones_numbers_search",
+    "phones_search",
     "ix_phones_numbers_name_trgm",
     "ix_phones_numbers_number_trgm",
 )
@@ -161,9 +161,6 @@ class Phone(Base):
     __table_args__ = (
         UniqueConstraint("client_id", "number", name="uq_phones_numbers_client_number"),
         Index("ix_phones_numbers_client_created", "client_id", "created_at", "uuid"),
-        # With the rowid that ends every SQLite index, it shows whether a
-        # phone is the client's without reading the row (search counts).
-        Index("ix_phones_numbers_client_id", "client_id"),
         _one_of("type", PHONE_TYPES),
         _one_of("status", PHONE_STATUSES),
         _one_of("sip_trunk_protocol", SIP_PROTOCOLS),

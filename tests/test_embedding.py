@@ -36,7 +36,7 @@ def test_host_upgrade_command_applies_both(fresh_database, tmp_path):
     tables = {
         name
         for name in inspect(engine).get_table_names()
-        if not name.startswith("phones_numbers_search")
+        if not name.startswith("phones_search")
     }
     with engine.connect() as connection:
         heads = {row[0] for row in connection.exec_driver_sql("SELECT * FROM alembic_version")}

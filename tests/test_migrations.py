@@ -15,14 +15,15 @@ from phones_service.extensions import db
 from phones_service.models import include_in_comparison
 
 from .backends import BACKEND
-from .conftest import make_app
+from .conftest import authorized_client, create_key, make_app, register
 
 SEARCH_TABLES = {
-    "phones_numbers_search",
-    "phones_numbers_search_config",
-    "phones_numbers_search_data",
-    "phones_numbers_search_docsize",
-    "phones_numbers_search_idx",
+    "phones_search_names",
+    *(
+        f"{table}{shadow}"
+        for table in ("phones_search_numbers", "phones_search_names_index")
+        for shadow in ("", "_config", "_data", "_docsize", "_idx")
+    ),
 }
 TABLES = {
     "phones_clients",
@@ -93,3 +94,34 @@ def test_sqlite_pragmas(app):
     assert journal == "wal"
     assert foreign_keys == 1
     assert busy_timeout >= 1000
+
+
+@pytest.mark.sqlite_run_only("the search indexes of revision 0005 are SQLite's")
+def test_search_indexes_are_filled_from_stored_phones(fresh_database, tmp_path):
+    app = make_app(fresh_database, tmp_path)
+    with app.app_context():
+        upgrade()
+    client = authorized_client(app, create_key(app)[0])
+    for number, status in (("+16054440129", "pending"), ("+12065550100", "active")):
+        response = register(client, number, name="Main Office", status=status)
+        assert response.status_code == 201, response.get_json()
+
+    with app.app_context():
+        downgrade(revision="0004")
+        found = db.session.execute(
+            text(
+                "SELECT count(*) FROM phones_numbers_search"
+                " WHERE phones_numbers_search MATCH '\"office\"'"
+            )
+        ).scalar_one()
+        db.session.commit()
+        upgrade()
+
+    def total(**query):
+        return client.get("/api/phones", query_string=query).get_json()["total"]
+
+    assert found == 2
+    assert total(search="office") == 2
+    assert total(search="office", status="pending") == 1
+    assert total(search="206-555") == 1
+    assert total(search="206-555", status="pending") == 0

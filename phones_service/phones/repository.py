@@ -33,7 +33,7 @@ from ..crypto import SecretBox, SecretKeyError
 from ..database import WRITE_TRANSACTION, load_json
 from ..models import Client, Phone, PhoneStatusCount, read_sqlite_datetime, utcnow
 from .documents import phone_json, sqlite_document
-from .search import search_condition
+from .search import SqliteSearch, like_condition, like_params
 
 log = logging.getLogger(__name__)
 
@@ -101,11 +101,6 @@ _PHONE_DOCUMENTS = select(
     type_coerce(Phone.uuid, String).label("uuid"),
 )
 _OF_CLIENT = Phone.client_id == bindparam("client_id")
-# The unary + keeps SQLite from walking the client's index over every phone,
-# so that a search plan starts from the few matches of the search index.
-_OF_CLIENT_UNINDEXED = literal_column("+phones_numbers.client_id") == bindparam(
-    "client_id"
-)
 _IN_STATUS = Phone.status == bindparam("status")
 _BEFORE_CURSOR = tuple_(Phone.created_at, Phone.uuid) < tuple_(
     bindparam("after_created_at", type_=Phone.created_at.type),
@@ -228,10 +223,13 @@ class PhoneRepository:
         filters = [] if status is None else [_IN_STATUS]
         cursor = after is not None
         if search and sqlite:
-            total, query = self._sqlite_search(search, filters, params, cursor)
+            total, query = self._sqlite_search(search, status, filters, params, cursor)
+            if query is None:
+                self.session.commit()
+                return PhonePage(total=total, phones_json="[]")
         elif search:
-            match = search_condition(dialect, search)
-            conditions = [_OF_CLIENT, *filters, match]
+            params.update(like_params(search))
+            conditions = [_OF_CLIENT, *filters, like_condition(search)]
             count = select(func.count()).select_from(Phone).where(*conditions)
             total = connection.execute(count, params).scalar_one()
             query = _page_query(sqlite, conditions, cursor=cursor)
@@ -255,35 +253,49 @@ class PhoneRepository:
         return PhonePage(total=total, next=next_start, documents=phones)
 
     def _sqlite_search(
-        self, search: str, filters: list[Any], params: dict[str, Any], cursor: bool
-    ) -> tuple[int, Select[Any]]:
+        self,
+        text: str,
+        status: str | None,
+        filters: list[Any],
+        params: dict[str, Any],
+        cursor: bool,
+    ) -> tuple[int, Select[Any] | None]:
         """Count a search's matches on SQLite, and build its page query.
 
-        The page is found one of two ways, whichever reads fewer rows:
-        walking the client's phones newest first and keeping the matches
-        reads about rows * phones / matches of them, and sorting the
-        matches reads all matches.
+        The query is None when no phone can be on the page. The page is
+        found one of two ways, whichever reads fewer rows: walking the
+        client's phones newest first and keeping the matches reads about
+        rows * phones / matches of them, and sorting the matches reads all
+        matches.
         """
-        match = search_condition("sqlite", search)
+        search = SqliteSearch.parse(text, status)
+        statements = search.statements()
+        params.update(search.params(self.client.id))
         connection = self.session.connection()
-        count = (
-            select(func.count())
-            .select_from(Phone)
-            .with_hint(Phone, "INDEXED BY ix_phones_numbers_client_id", "sqlite")
-            .where(_OF_CLIENT, *filters, match)
-        )
-        total = connection.execute(count, params).scalar_one()
-        # The walk passes every phone of the client, whatever its status.
-        phones = connection.execute(_COUNTED_TOTAL, params).scalar_one()
+
+        def count(statement: Select[Any] | None) -> int:
+            if statement is None:
+                return 0
+            return connection.execute(statement, params).scalar_one()
+
+        names = count(statements.name_total)
+        numbers = count(statements.number_total)
+        # A phone that matches by name and by number counts once.
+        both = count(statements.both_total) if names and numbers else 0
+        total = names + numbers - both
 
         needed_rows = params.get("offset", 0) + params["rows"]
+        if total == 0 or needed_rows - params["rows"] >= total:
+            return total, None
+        # The walk passes every phone of the client, whatever its status.
+        phones = count(_COUNTED_TOTAL)
         if needed_rows * phones < total * total:
-            # The walk reads fewer rows than there are matches.
             hint = "INDEXED BY ix_phones_numbers_client_created"
             keys = select(Phone.id).with_hint(Phone, hint, "sqlite")
-            keys = keys.where(_OF_CLIENT, *filters, match)
+            keys = keys.where(_OF_CLIENT, *filters, statements.condition)
         else:
-            keys = select(Phone.id).where(_OF_CLIENT_UNINDEXED, *filters, match)
+            matches = statements.matches.scalar_subquery()
+            keys = select(Phone.id).where(Phone.id.in_(matches), *filters)
         keys = _paged(keys, cursor)
         documents = _PHONE_DOCUMENTS.where(Phone.id.in_(keys.scalar_subquery()))
         return total, _sqlite_page(documents.order_by(*_NEWEST_FIRST))

@@ -1,72 +1,229 @@
-"""Search conditions that use each database's substring index.
+"""How a search text finds phones, through each database's own index.
 
-SQLite searches through the FTS5 trigram table `phones_numbers_search`, and
-PostgreSQL through pg_trgm GIN indexes on `lower(name)` and `number`. Both
-indexes need at least three characters; a shorter search text is matched
-with LIKE, which reads every phone of the client.
+PostgreSQL searches through pg_trgm GIN indexes on `lower(name)` and
+`number` (`like_condition`). SQLite has two FTS5 trigram indexes, which the
+migrations keep in step with the phones (see
+migrations/versions/0005_search_by_client.py):
+
+- `phones_search_numbers` holds every phone's number under a rowid that
+  packs the client, the status and the phone id, so that one client's
+  numbers, or those in one status, are one rowid range.
+- `phones_search_names_index` holds each distinct name of a client and
+  status once, and `phones_search_names` how many phones bear it, so that
+  a name's matches are counted without reading them.
+
+Trigram indexes need at least three characters. A shorter text is matched
+with LIKE: for names over the distinct names, for numbers over the
+client's index of numbers.
 """
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import false, func, literal_column, or_, select, table, text
+from sqlalchemy import (
+    Select,
+    and_,
+    bindparam,
+    column,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+    text,
+)
 
 from ..models import Phone
 from ..numbers import search_digits
 
 TRIGRAM = 3
 
-_fts = table("phones_numbers_search", literal_column("rowid"))
+# Layout of a `phones_search_numbers` rowid, as the migration defines it:
+# client id, then 2 bits of status, then 40 bits of phone id.
+PHONE_BITS = 40
+STATUS_BITS = 2
+STATUS_CODES = {"active": 0, "pending": 1, "inactive": 2}
+PHONE_MASK = (1 << PHONE_BITS) - 1
+
+_names = table(
+    "phones_search_names",
+    column("id"),
+    column("client_id"),
+    column("status"),
+    column("name"),
+    column("phones"),
+)
+_names_index = table("phones_search_names_index", column("rowid"))
+_numbers_index = table("phones_search_numbers", column("rowid"))
+
+_OF_CLIENT = Phone.client_id == bindparam("client_id")
+_IN_STATUS = Phone.status == bindparam("status")
 
 
-def search_condition(dialect: str, search: str) -> Any:
-    """Return the condition for phones whose name or number contains `search`."""
+def like_condition(search: str) -> Any:
+    """Return the condition for phones whose name or number contains `search`.
+
+    PostgreSQL answers it from its trigram indexes, SQLite by reading rows.
+    """
     words = search.strip()
-    digits = search_digits(words)
-    if dialect == "sqlite":
-        return _sqlite_condition(words, digits)
-    return _like_condition(words, digits)
+    condition = _name_like(Phone.name, "name_pattern")
+    if search_digits(words):
+        condition = or_(condition, _number_like())
+    return condition
 
 
-def _sqlite_condition(words: str, digits: str | None) -> Any:
-    phrases = []
-    conditions = []
-    if len(words) >= TRIGRAM:
-        phrases.append(f"name : {_phrase(words)}")
+def like_params(search: str) -> dict[str, Any]:
+    """Return the values that `like_condition` binds."""
+    words = search.strip()
+    params = {"name_pattern": _contains(words)}
+    if digits := search_digits(words):
+        params["number_pattern"] = f"%{digits}%"
+    return params
+
+
+@dataclass(frozen=True)
+class SqliteSearch:
+    """A search text as SQLite matches it: by name, and by number if it has digits.
+
+    The statements are built once for each kind of search (long or short
+    text, with or without digits, with or without a status) and take the
+    text as bound values from `params`.
+    """
+
+    words: str
+    digits: str | None
+    status: str | None
+
+    @classmethod
+    def parse(cls, search: str, status: str | None) -> SqliteSearch:
+        words = search.strip()
+        return cls(words, search_digits(words), status)
+
+    @property
+    def _kind(self) -> tuple[bool, bool | None, bool]:
+        """Whether each part uses its index, and whether a status is set."""
+        indexed_digits = None if self.digits is None else len(self.digits) >= TRIGRAM
+        return len(self.words) >= TRIGRAM, indexed_digits, self.status is not None
+
+    def params(self, client_id: int) -> dict[str, Any]:
+        """Return the values that this search's statements bind."""
+        names_low = client_id << PHONE_BITS
+        params: dict[str, Any] = {
+            "names": _phrase(self.words),
+            "name_pattern": _contains(self.words),
+            "names_low": names_low,
+            "names_high": names_low + PHONE_MASK,
+        }
+        if self.digits is not None:
+            numbers_low = client_id << (PHONE_BITS + STATUS_BITS)
+            width = 1 << (PHONE_BITS + STATUS_BITS)
+            if self.status is not None:
+                numbers_low |= STATUS_CODES[self.status] << PHONE_BITS
+                width = 1 << PHONE_BITS
+            params.update(
+                numbers=_phrase(self.digits),
+                number_pattern=f"%{self.digits}%",
+                numbers_low=numbers_low,
+                numbers_high=numbers_low + width - 1,
+            )
+        return params
+
+    def statements(self) -> SqliteStatements:
+        return _statements(*self._kind)
+
+
+@dataclass(frozen=True)
+class SqliteStatements:
+    """The statements of one kind of search on SQLite."""
+
+    # Phones whose name matches.
+    name_total: Select[Any]
+    # Phones whose number matches, or None for a text without digits.
+    number_total: Select[Any] | None
+    # Phones whose name and number both match.
+    both_total: Select[Any] | None
+    # Condition on a phone row, for reading the client's rows in turn.
+    condition: Any
+    # Ids of the matching phones, from the indexes.
+    matches: Select[Any]
+
+
+@functools.cache
+def _statements(
+    indexed_words: bool, indexed_digits: bool | None, status: bool
+) -> SqliteStatements:
+    if indexed_words:
+        matching = select(_names_index.c.rowid).where(
+            text("phones_search_names_index MATCH :names"),
+            _names_index.c.rowid.between(
+                bindparam("names_low"), bindparam("names_high")
+            ),
+        )
+        name_filter = _names.c.id.in_(matching)
     else:
         # NOTE: SQLite's lower() folds ASCII letters only, so a one- or
         # two-character search for "Ö" misses "ö"; the trigram index folds
         # every letter.
-        conditions.append(_name_like(words))
-    if digits and len(digits) >= TRIGRAM:
-        phrases.append(f"number : {_phrase(digits)}")
-    elif digits:
-        conditions.append(_number_like(digits))
-    if phrases:
-        matches = (
-            select(_fts.c.rowid)
-            .where(text("phones_numbers_search MATCH :query"))
-            .params(query=" OR ".join(phrases))
+        name_filter = and_(
+            _names.c.id.between(bindparam("names_low"), bindparam("names_high")),
+            _name_like(_names.c.name, "name_pattern"),
         )
-        conditions.append(Phone.id.in_(matches.scalar_subquery()))
-    return or_(false(), *conditions)
+    if status:
+        name_filter = and_(name_filter, _names.c.status == bindparam("status"))
+    names = select(_names.c.name).where(name_filter)
+    name_total = select(func.coalesce(func.sum(_names.c.phones), 0)).where(name_filter)
+    named = (
+        select(Phone.id)
+        .with_hint(Phone, "INDEXED BY phones_search_by_name", "sqlite")
+        .where(_OF_CLIENT, Phone.name.in_(names))
+    )
+    condition = Phone.name.in_(names)
+    if indexed_digits is None:
+        return SqliteStatements(name_total, None, None, condition, named)
+
+    if indexed_digits:
+        in_range = [
+            text("phones_search_numbers MATCH :numbers"),
+            _numbers_index.c.rowid.between(
+                bindparam("numbers_low"), bindparam("numbers_high")
+            ),
+        ]
+        phone_id = literal_column("rowid").op("&")(PHONE_MASK).label("id")
+        numbered = select(phone_id).select_from(_numbers_index).where(*in_range)
+        number_total = select(func.count()).select_from(_numbers_index).where(*in_range)
+    else:
+        # The covering index on (client_id, number) contains every number.
+        hint = "INDEXED BY uq_phones_numbers_client_number"
+        in_status = [_IN_STATUS] if status else []
+        conditions = [_OF_CLIENT, _number_like(), *in_status]
+        numbered = select(Phone.id).with_hint(Phone, hint, "sqlite").where(*conditions)
+        number_total = select(func.count()).select_from(Phone)
+        number_total = number_total.with_hint(Phone, hint, "sqlite").where(*conditions)
+    both_total = select(func.count()).where(
+        Phone.id.in_(numbered), Phone.name.in_(names)
+    )
+    # A number contains digits only, so LIKE finds what the index finds,
+    # without reading every match from the index first.
+    condition = or_(condition, _number_like())
+    return SqliteStatements(
+        name_total, number_total, both_total, condition, named.union(numbered)
+    )
 
 
-def _like_condition(words: str, digits: str | None) -> Any:
-    condition = _name_like(words)
-    if digits:
-        condition = or_(condition, _number_like(digits))
-    return condition
+def _name_like(name: Any, param: str) -> Any:
+    return func.lower(name).like(func.lower(bindparam(param)), escape="\\")
 
 
-def _name_like(words: str) -> Any:
-    pattern = "%" + _escape_like(words) + "%"
-    return func.lower(Phone.name).like(func.lower(pattern), escape="\\")
+def _number_like() -> Any:
+    return Phone.number.like(bindparam("number_pattern"))
 
 
-def _number_like(digits: str) -> Any:
-    return Phone.number.like(f"%{digits}%")
+def _contains(words: str) -> str:
+    """Return the LIKE pattern for text that contains `words`."""
+    return "%" + _escape_like(words) + "%"
 
 
 def _phrase(value: str) -> str:

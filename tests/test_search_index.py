@@ -1,0 +1,222 @@
+"""Search against a model: random phones, changes, then every kind of text.
+
+Each search's total and its pages, by page number and by cursor, must be
+what a plain scan of the phones gives. On SQLite this covers both search
+indexes, the short-text LIKE paths, the two ways a page is found, and the
+triggers that keep the indexes in step with renames, status changes and
+deletions.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import text
+
+from phones_service.extensions import db
+from phones_service.numbers import search_digits
+
+from .conftest import authorized_client, create_key, register
+
+NAMES = [
+    "Sales Desk",
+    "sales desk",
+    "Main Line 206",
+    "Öffice Zürich",
+    "ÖFFICE",
+    "Support 100%",
+    "Night_Queue",
+    "Line 2",
+    "Seattle",
+    "Seattleite Desk",
+    "605 Desk",
+    None,
+]
+PREFIXES = ["+1605444", "+1605445", "+1206555"]
+STATUSES = ["active", "pending", "inactive"]
+SEARCHES = [
+    "Sales",
+    "ales d",
+    "SALES DESK",
+    "desk",
+    "öffice",
+    "zürich",
+    "zü",
+    "Seattle",
+    "attle",
+    "100%",
+    "_Q",
+    "Line 2",
+    "line",
+    "Se",
+    "e",
+    "206",
+    "605",
+    "(605) 444",
+    "605-445-00",
+    "1 206 555",
+    "44",
+    "4",
+    "0012",
+    "zzz",
+]
+
+
+@dataclass
+class Phone:
+    uuid: str
+    number: str
+    name: str | None
+    status: str
+    created_at: str
+
+
+def matches(phone: Phone, search: str, status: str | None) -> bool:
+    if status is not None and phone.status != status:
+        return False
+    words = search.strip()
+    if phone.name is not None and words.lower() in phone.name.lower():
+        return True
+    digits = search_digits(words)
+    return bool(digits) and digits in phone.number
+
+
+def newest_first(phones: list[Phone]) -> list[str]:
+    ordered = sorted(phones, key=lambda phone: (phone.created_at, phone.uuid))
+    return [phone.uuid for phone in reversed(ordered)]
+
+
+def populate(client, rng: random.Random, count: int) -> dict[str, Phone]:
+    phones = {}
+    for index in range(count):
+        number = f"{rng.choice(PREFIXES)}{index:04d}"
+        fields = {"status": rng.choice(STATUSES)}
+        if (name := rng.choice(NAMES)) is not None:
+            fields["name"] = name
+        response = register(client, number, **fields)
+        assert response.status_code == 201, response.get_json()
+        body = response.get_json()
+        phones[body["uuid"]] = Phone(
+            body["uuid"], number, name, body["status"], body["createdAt"]
+        )
+    return phones
+
+
+def change(client, rng: random.Random, phones: dict[str, Phone], count: int) -> None:
+    """Rename, move between statuses and delete some phones."""
+    for _ in range(count):
+        phone = phones[rng.choice(sorted(phones))]
+        action = rng.choice(["rename", "status", "both", "delete"])
+        if action == "delete":
+            response = client.delete(f"/api/phones/{phone.uuid}")
+            assert response.status_code == 204
+            del phones[phone.uuid]
+            continue
+        changes = {}
+        if action in ("rename", "both"):
+            changes["name"] = rng.choice(NAMES)
+        if action in ("status", "both"):
+            changes["status"] = rng.choice(STATUSES)
+        response = client.patch(f"/api/phones/{phone.uuid}", json=changes)
+        assert response.status_code == 200, response.get_json()
+        phone.name = response.get_json()["name"]
+        phone.status = response.get_json()["status"]
+
+
+def pages(client, search: str, status: str | None, limit: int, use_cursor: bool):
+    """Return the uuids of every page of a search, and the totals seen."""
+    query = {"search": search, "limit": limit}
+    if status is not None:
+        query["status"] = status
+    seen, totals, cursor = [], set(), None
+    for page in range(1, 100):
+        paging = {"cursor": cursor} if use_cursor and cursor else {}
+        if not use_cursor:
+            paging = {"page": page}
+        response = client.get("/api/phones", query_string={**query, **paging})
+        assert response.status_code == 200, response.get_json()
+        body = response.get_json()
+        seen += [phone["uuid"] for phone in body["phones"]]
+        totals.add(body["total"])
+        cursor = body["nextCursor"]
+        if cursor is None if use_cursor else not body["phones"]:
+            return seen, totals
+    raise AssertionError(f"search {search!r} did not end within 100 pages")
+
+
+@pytest.fixture
+def searched(app, client):
+    """Two clients with overlapping names and numbers, after some changes."""
+    rng = random.Random(20261204)
+    other = authorized_client(app, create_key(app, "Other team")[0])
+    others = populate(other, rng, 30)
+    mine = populate(client, rng, 70)
+    change(client, rng, mine, 40)
+    change(other, rng, others, 10)
+    return mine, others, other
+
+
+@pytest.mark.parametrize("status", [None, *STATUSES])
+def test_search_matches_a_scan(client, searched, status):
+    mine, others, other = searched
+
+    for api_client, phones in ((client, mine), (other, others)):
+        for search in SEARCHES:
+            expected = newest_first(
+                [phone for phone in phones.values() if matches(phone, search, status)]
+            )
+            for limit, use_cursor in ((3, False), (7, True)):
+                seen, totals = pages(api_client, search, status, limit, use_cursor)
+                label = f"search={search!r} status={status} limit={limit}"
+                assert seen == expected, label
+                assert totals == {len(expected)}, label
+
+
+@pytest.mark.sqlite_run_only("checks SQLite's own search tables")
+def test_sqlite_search_tables_follow_the_phones(app, searched):
+    with app.app_context():
+        connection = db.session.connection()
+        names = connection.execute(
+            text("SELECT client_id, status, name, phones FROM phones_search_names")
+        ).all()
+        counted = connection.execute(
+            text(
+                "SELECT client_id, status, name, count(*) FROM phones_numbers"
+                " WHERE name IS NOT NULL GROUP BY client_id, status, name"
+            )
+        ).all()
+        for table in ("phones_search_names_index", "phones_search_numbers"):
+            connection.execute(
+                text(f"INSERT INTO {table}({table}) VALUES ('integrity-check')")
+            )
+        indexed = connection.execute(
+            text("SELECT count(*) FROM phones_search_names_index")
+        ).scalar_one()
+
+    assert sorted(names) == sorted(counted)
+    assert indexed == len(names)
+
+
+@pytest.mark.sqlite_run_only("checks a SQLite trigger")
+def test_sqlite_refuses_ids_beyond_the_search_index(app, client, phone):
+    with app.app_context():
+        connection = db.session.connection()
+        with pytest.raises(Exception, match="too large for the search index"):
+            connection.execute(
+                text(
+                    "INSERT INTO phones_numbers (id, uuid, client_id, number, type,"
+                    " status, sms_enabled, hooks, parameters, sip_trunk_protocol,"
+                    " created_at, updated_at)"
+                    " SELECT :id, :uuid, client_id, '+16054440999', type, status,"
+                    " sms_enabled, hooks, parameters, sip_trunk_protocol,"
+                    " created_at, updated_at FROM phones_numbers"
+                ),
+                {"id": 1 << 40, "uuid": "0" * 32},
+            )
+        db.session.rollback()
+
+    assert client.get("/api/phones", query_string={"search": "0999"}).get_json()[
+        "total"
+    ] == 0
