@@ -13,12 +13,13 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 
-from .database import WRITE_TRANSACTION
-from .models import ApiKey, Client, utcnow
+from .database import WRITE_TRANSACTION, SqliteStatement, sqlite_reader
+from .models import ApiKey, Client, read_sqlite_datetime, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ _KEY_LOOKUP = (
     .join(Client, Client.id == ApiKey.client_id)
     .where(ApiKey.key_hash == bindparam("key_hash"))
 )
+_SQLITE_KEY_LOOKUP = SqliteStatement(_KEY_LOOKUP)
 
 
 class AccountError(Exception):
@@ -65,6 +67,18 @@ def hash_key(key: str) -> str:
 def generate_key() -> str:
     visible = secrets.token_urlsafe(6)[:8].replace("-", "x").replace("_", "y")
     return f"{KEY_SCHEME}{visible}_{secrets.token_urlsafe(SECRET_BYTES)}"
+
+
+class _KeyRow(NamedTuple):
+    """A row of `_KEY_LOOKUP`, with the values typed as SQLAlchemy types them."""
+
+    id: int
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+    client_id: int
+    uuid: uuid.UUID
+    name: str
+    created_at: datetime | None
 
 
 class AccountRepository:
@@ -148,16 +162,15 @@ class AccountRepository:
         """Return the client of an active key, recording its use, or None.
 
         The lookup is by the key's hash, so it costs the same whether or not
-        the visible prefix belongs to a key.
+        the visible prefix belongs to a key. The client comes back detached
+        from the session; `PhoneRepository` attaches it where it writes.
         """
-        found = self.session.connection().execute(
-            _KEY_LOOKUP, {"key_hash": hash_key(key)}
-        ).first()
+        found = self._find_key(hash_key(key))
         if found is None or found.revoked_at is not None:
             return None
 
         # Built from the row that the lookup already read, instead of a
-        # second query; merge(load=False) takes it as loaded from the database.
+        # second query.
         client = Client(
             id=found.client_id,
             uuid=found.uuid,
@@ -165,12 +178,32 @@ class AccountRepository:
             created_at=found.created_at,
         )
         make_transient_to_detached(client)
-        client = self.session.merge(client, load=False)
         now = utcnow()
         if found.last_used_at is None or now - found.last_used_at >= LAST_USED_RESOLUTION:
             self._touch(found.id, now)
-        # Otherwise the read transaction stays open for the request's reads.
+        # Otherwise a session's read transaction stays open for the request's reads.
         return client
+
+    def _find_key(self, key_hash: str) -> _KeyRow | None:
+        """Return the key with this hash and its client, or None."""
+        reader = sqlite_reader()
+        if reader is None:
+            return self.session.connection().execute(
+                _KEY_LOOKUP, {"key_hash": key_hash}
+            ).first()
+        row = _SQLITE_KEY_LOOKUP.first(reader, {"key_hash": key_hash})
+        if row is None:
+            return None
+        key_id, revoked_at, last_used_at, client_id, client_uuid, name, created_at = row
+        return _KeyRow(
+            id=key_id,
+            revoked_at=read_sqlite_datetime(revoked_at),
+            last_used_at=read_sqlite_datetime(last_used_at),
+            client_id=client_id,
+            uuid=uuid.UUID(hex=client_uuid),
+            name=name,
+            created_at=read_sqlite_datetime(created_at),
+        )
 
     def _touch(self, key_id: int, now: datetime) -> None:
         self._begin_write()

@@ -15,7 +15,7 @@ from typing import Any, NoReturn
 import flask_smorest
 from flask import Request, request
 from flask_smorest.etag import _get_etag_ctx as _etag_context
-from flask_smorest.exceptions import NotModified
+from flask_smorest.exceptions import NotModified, PreconditionFailed
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
@@ -214,6 +214,22 @@ class Blueprint(flask_smorest.Blueprint):
             # Read by handle_http_exception, as flask_smorest.abort sets it.
             not_modified.data = {"headers": {"ETag": quote_etag(etag)}}
             raise not_modified
+
+    def set_etag_value(self, etag: str) -> None:
+        """Send `etag` with this response, or 304 if If-None-Match names it.
+
+        flask-smorest's `set_etag` hashes the JSON of its data; a caller
+        that has a version at hand passes its hash directly.
+        """
+        if self._is_etag_enabled():
+            self._check_not_modified(etag)
+            _etag_context()["etag"] = etag
+
+    def check_etag_value(self, etag: str) -> None:
+        """Raise 412 Precondition Failed if If-Match is set and lacks `etag`."""
+        _etag_context()["etag_checked"] = True
+        if self._is_etag_enabled() and request.if_match and etag not in request.if_match:
+            raise PreconditionFailed
 
     def check_etag(self, etag_data: Any, etag_schema: Any = None) -> None:
         if not request.if_match:

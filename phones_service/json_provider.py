@@ -44,6 +44,17 @@ def _orjson_default(value: Any) -> Any:
     return _default(value)
 
 
+def dumps(value: Any) -> str:
+    """Return `value` as compact JSON text, as `OrjsonProvider` writes it."""
+    try:
+        return orjson.dumps(value, default=_orjson_default, option=_OPTIONS).decode()
+    except TypeError:
+        # orjson raises JSONEncodeError, a subclass of TypeError.
+        return json.dumps(
+            value, default=_default, ensure_ascii=False, separators=(",", ":")
+        )
+
+
 class OrjsonProvider(DefaultJSONProvider):
     sort_keys = False
     ensure_ascii = False

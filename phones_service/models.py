@@ -56,6 +56,15 @@ def read_sqlite_datetime(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value).replace(tzinfo=UTC)
 
 
+def sqlite_datetime_text(value: datetime) -> str:
+    """Return an aware datetime as SQLAlchemy stores it in SQLite, in UTC."""
+    value = value.astimezone(UTC)
+    return (
+        f"{value.year:04d}-{value.month:02d}-{value.day:02d} "
+        f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}"
+    )
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC datetime, also on SQLite, which stores no offset."""
 

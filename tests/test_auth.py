@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import event
 
 from phones_service.accounts import AccountRepository
+from phones_service.database import SqliteStatement
 from phones_service.extensions import db
 
 from .backends import raw_contents
@@ -120,13 +121,23 @@ def test_last_used_is_recorded(app, client, api_key):
     assert after is not None
 
 
-def test_lookup_same_for_known_and_unknown_prefix(app, anonymous, api_key):
+def test_lookup_same_for_known_and_unknown_prefix(
+    app, anonymous, api_key, monkeypatch
+):
     """Both rejections run the same statements, so neither is faster."""
     statements: list[str] = []
 
     def record(conn, cursor, statement, parameters, context, executemany):
         statements.append(statement)
 
+    # SQLite's hot read paths run their statements outside SQLAlchemy.
+    run_directly = SqliteStatement.first
+
+    def record_direct(self, connection, params):
+        statements.append(self.sql)
+        return run_directly(self, connection, params)
+
+    monkeypatch.setattr(SqliteStatement, "first", record_direct)
     with app.app_context():
         event.listen(db.engine, "before_cursor_execute", record)
     forged_known = api_key[:13] + "y" * (len(api_key) - 13)

@@ -262,3 +262,33 @@ def test_repository_blank_search_is_no_search(app, registered):
     # The first registration has no name, which a name search would drop.
     assert page.total == len(BODIES)
     assert len(page.phones) == len(BODIES)
+
+
+def test_document_text_matches_field_by_field_dump(app, registered):
+    phones, _, _ = stored_phones(app)
+    with app.app_context():
+        owner = AccountRepository(db.session).find_client(str(DEFAULT_CLIENT_UUID))
+        repository = PhoneRepository(db.session, owner, phones_state().secrets)
+        documents = [repository.get_document(phone.uuid) for phone in phones]
+
+    for phone, document in zip(phones, documents, strict=True):
+        expected = generic_dump(PhoneSchema(), phone)
+        assert document is not None
+        assert json.loads(document.text) == expected
+        assert document.uuid == expected["uuid"]
+        assert document.updated_at == expected["updatedAt"]
+
+
+def test_get_body_matches_registration_body(service_client):
+    # The 201 body is PhoneSchema's dump of the stored phone, which the tests
+    # above compare with marshmallow's; a host app's provider reads a row.
+    for body in BODIES:
+        registered = register(service_client, **body)
+        assert registered.status_code == 201, registered.get_json()
+        location = registered.headers["Location"]
+
+        response = service_client.get(location)
+
+        assert response.status_code == 200
+        assert response.mimetype == "application/json"
+        assert response.get_json() == registered.get_json()

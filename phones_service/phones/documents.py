@@ -10,6 +10,7 @@ check that both forms match the schema's field-by-field output.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,6 +36,17 @@ def format_timestamp(value: datetime | None) -> str | None:
     if value.utcoffset():
         value = value.astimezone(UTC)
     return value.isoformat(timespec="milliseconds").removesuffix("+00:00") + "Z"
+
+
+def phone_etag(phone_uuid: Any, updated_at: str | None) -> str:
+    """Return a phone's ETag: a hash of its uuid and its `updatedAt` text.
+
+    Every change to a phone's fields moves `updatedAt` (see
+    `PhoneRepository.update`), so the ETag changes whenever the API form
+    does. Re-encrypting a SIP password keeps both, and the masked password
+    in the API form stays the same too.
+    """
+    return hashlib.sha1(f"{phone_uuid} {updated_at}".encode()).hexdigest()
 
 
 def phone_json(phone: Phone | dict[str, Any]) -> dict[str, Any]:
@@ -92,7 +104,7 @@ def _join(*parts: Any) -> ColumnElement[Any]:
     return expression
 
 
-def _sqlite_uuid(column: Any) -> ColumnElement[Any]:
+def sqlite_uuid(column: Any) -> ColumnElement[Any]:
     """Format the 32 hex digits that SQLAlchemy stores as 8-4-4-4-12."""
     raw = type_coerce(column, String)
     return _join(
@@ -104,7 +116,7 @@ def _sqlite_uuid(column: Any) -> ColumnElement[Any]:
     )  # fmt: skip
 
 
-def _sqlite_timestamp(column: Any) -> ColumnElement[Any]:
+def sqlite_timestamp(column: Any) -> ColumnElement[Any]:
     """Format stored `2026-01-10 12:00:00.123456` as `2026-01-10T12:00:00.123Z`.
 
     The fraction is cut to milliseconds, as `format_timestamp` cuts it. The
@@ -129,7 +141,7 @@ def sqlite_document() -> ColumnElement[Any]:
         _key("url"), c.server_url, _key("region"), c.server_region
     )
     pairs = [
-        ("uuid", _sqlite_uuid(c.uuid)),
+        ("uuid", sqlite_uuid(c.uuid)),
         ("clientUuid", bindparam("owner")),
         ("name", c.name),
         ("number", c.number),
@@ -153,8 +165,8 @@ def sqlite_document() -> ColumnElement[Any]:
         ),
         ("sipTrunkProtocol", c.sip_trunk_protocol),
         ("parameters", func.json(c.parameters)),
-        ("createdAt", _sqlite_timestamp(c.created_at)),
-        ("updatedAt", _sqlite_timestamp(c.updated_at)),
+        ("createdAt", sqlite_timestamp(c.created_at)),
+        ("updatedAt", sqlite_timestamp(c.updated_at)),
     ]
     arguments: list[Any] = []
     for name, value in pairs:

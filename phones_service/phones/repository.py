@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import sqlite3
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,9 +31,23 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..crypto import SecretBox, SecretKeyError
-from ..database import WRITE_TRANSACTION, load_json
-from ..models import Client, Phone, PhoneStatusCount, read_sqlite_datetime, utcnow
-from .documents import phone_json, sqlite_document
+from ..database import WRITE_TRANSACTION, SqliteStatement, load_json, sqlite_reader
+from ..json_provider import dumps
+from ..models import (
+    Client,
+    Phone,
+    PhoneStatusCount,
+    read_sqlite_datetime,
+    sqlite_datetime_text,
+    utcnow,
+)
+from .documents import (
+    format_timestamp,
+    phone_json,
+    sqlite_document,
+    sqlite_timestamp,
+    sqlite_uuid,
+)
 from .search import SqliteSearch, like_condition, like_params
 
 log = logging.getLogger(__name__)
@@ -64,6 +79,15 @@ class PageCursor:
 
     created_at: datetime
     uuid: uuid.UUID
+
+
+@dataclass(frozen=True)
+class PhoneDocument:
+    """One phone's API form as JSON text, with its uuid and `updatedAt`."""
+
+    uuid: str
+    updated_at: str
+    text: str
 
 
 @dataclass(frozen=True)
@@ -110,6 +134,11 @@ _NEWEST_FIRST = (Phone.created_at.desc(), Phone.uuid.desc())
 _GET_ROW = _PHONE_ROWS.where(
     _OF_CLIENT, Phone.uuid == bindparam("phone_uuid", type_=Phone.uuid.type)
 )
+# SQLite builds the phone's JSON text, and the version that its ETag needs.
+_GET_DOCUMENT = select(
+    sqlite_document(), sqlite_uuid(Phone.uuid), sqlite_timestamp(Phone.updated_at)
+).where(_OF_CLIENT, Phone.uuid == bindparam("phone_uuid", type_=Phone.uuid.type))
+_SQLITE_GET_DOCUMENT = SqliteStatement(_GET_DOCUMENT)
 # Totals kept by database triggers, so that a total is one small read.
 _COUNTED_TOTAL = select(func.coalesce(func.sum(PhoneStatusCount.count), 0)).where(
     PhoneStatusCount.client_id == bindparam("client_id")
@@ -173,6 +202,30 @@ def _list_query(sqlite: bool, status: bool, cursor: bool) -> Select[Any]:
     return _page_query(sqlite, conditions, cursor=cursor)
 
 
+@functools.cache
+def _sqlite_list_statements(
+    status: bool, cursor: bool
+) -> tuple[SqliteStatement, SqliteStatement]:
+    """Return the total and page statements of a list without a search."""
+    total = SqliteStatement(_COUNTED_STATUS_TOTAL if status else _COUNTED_TOTAL)
+    return total, SqliteStatement(_list_query(True, status, cursor))
+
+
+def _read_sqlite_list(
+    reader: sqlite3.Connection,
+    params: dict[str, Any],
+    status: str | None,
+    after: PageCursor | None,
+) -> PhonePage:
+    """Read a page without a search on `sqlite_reader()`, with values as stored."""
+    if after is not None:
+        params["after_created_at"] = sqlite_datetime_text(after.created_at)
+        params["after_uuid"] = after.uuid.hex
+    total, page = _sqlite_list_statements(status is not None, after is not None)
+    (count,) = total.first(reader, params)
+    return _sqlite_page_result(page.first(reader, params), params["limit"], count)
+
+
 def _sqlite_page_result(row: Any, limit: int, total: int) -> PhonePage:
     """Return the page of a `_sqlite_page` row."""
     array, fetched, created_at, stored_uuid = row
@@ -207,18 +260,21 @@ class PhoneRepository:
         """
         # A search of only spaces would match every named phone, so it is none.
         search = (search or "").strip() or None
-        dialect = self._dialect()
-        sqlite = dialect == "sqlite"
         # One row more than the page shows whether another page follows.
         params: dict[str, Any] = {**self._params(), "rows": limit + 1, "limit": limit}
         if status is not None:
             params["status"] = status
+        if after is None:
+            params["offset"] = (page - 1) * limit
+        reader = None if search else sqlite_reader()
+        if reader is not None:
+            return _read_sqlite_list(reader, params, status, after)
         if after is not None:
             params["after_created_at"] = after.created_at
             params["after_uuid"] = after.uuid
-        else:
-            params["offset"] = (page - 1) * limit
 
+        dialect = self._dialect()
+        sqlite = dialect == "sqlite"
         connection = self.session.connection()
         filters = [] if status is None else [_IN_STATUS]
         cursor = after is not None
@@ -323,6 +379,28 @@ class PhoneRepository:
         self.session.commit()
         return phones[0] if phones else None
 
+    def get_document(self, phone_uuid: uuid.UUID) -> PhoneDocument | None:
+        """Return the phone's API form as JSON text, or None if not found.
+
+        SQLite builds the text itself; elsewhere it comes from `phone_json`.
+        """
+        reader = sqlite_reader()
+        if reader is not None:
+            params = {**self._params(), "phone_uuid": phone_uuid.hex}
+            found = _SQLITE_GET_DOCUMENT.first(reader, params)
+            if found is None:
+                return None
+            text, stored_uuid, updated_at = found
+            return PhoneDocument(stored_uuid, updated_at, text)
+
+        row = self.get(phone_uuid)
+        if row is None:
+            return None
+        text = dumps(phone_json(row))
+        return PhoneDocument(
+            str(row["uuid"]), str(format_timestamp(row["updated_at"])), text
+        )
+
     def add(self, fields: dict[str, Any]) -> Phone:
         """Store a new phone; raise DuplicateNumberError if the number exists."""
         self._begin_write()
@@ -333,7 +411,10 @@ class PhoneRepository:
             raise error
 
         now = utcnow()
-        phone = Phone(client=self.client, created_at=now, updated_at=now)
+        # The client may come detached from authentication; merging without
+        # a load takes it as it is, or finds the copy the session holds.
+        client = self.session.merge(self.client, load=False)
+        phone = Phone(client=client, created_at=now, updated_at=now)
         self._apply(phone, fields)
         self.session.add(phone)
         try:
