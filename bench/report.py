@@ -24,6 +24,7 @@ SIZE_HEADER = [
     "worker peak memory",
     "ceiling app's",
     "digit search",
+    "area code search",
     "name search",
 ]
 
@@ -62,6 +63,7 @@ def _size_rows(results: Results) -> list[list[str]]:
             + (" (worker restarted)" if size.worker_restarted else ""),
             f"{megabytes(size.ceiling_memory_kib):.0f} MB",
             f"`{size.search_digits}`: {size.digit_matches:,} matches",
+            f"`{size.search_area}`: {size.area_matches:,} matches",
             f"`{size.search_name}`: {size.name_matches:,} matches",
         ]
         for size in results.sizes

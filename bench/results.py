@@ -30,8 +30,10 @@ class SizeResult:
     seed_seconds: float
     revision: str | None
     search_digits: str
+    search_area: str
     search_name: str
     digit_matches: int
+    area_matches: int
     name_matches: int
     # The bare Flask app, measured just before this size's operations.
     ceiling: OperationResult | None = None

@@ -38,6 +38,7 @@ OPERATIONS = (
     "list10",
     "list100",
     "search_digits",
+    "search_area",
     "search_name",
     "update",
     "register",
@@ -255,8 +256,10 @@ def _size_result(database: SeededDatabase) -> SizeResult:
         seed_seconds=database.seconds,
         revision=database.revision,
         search_digits=database.search_digits,
+        search_area=database.search_area,
         search_name=database.search_name,
         digit_matches=database.digit_matches,
+        area_matches=database.area_matches,
         name_matches=database.name_matches,
     )
 
@@ -291,6 +294,7 @@ def _request_factories(
         "list10": path({"limit": 10}),
         "list100": path({"limit": 100}),
         "search_digits": path({"search": database.search_digits, "limit": 10}),
+        "search_area": path({"search": database.search_area, "limit": 10}),
         "search_name": path({"search": database.search_name, "limit": 10}),
         "update": lambda: Request("update", ids),
         "register": register,

@@ -67,9 +67,11 @@ class SeededDatabase:
     # Random sample of the phones' uuids, for GET and PATCH requests.
     phone_ids: list[str]
     search_digits: str
+    search_area: str
     search_name: str
     # Phones that each search matches, counted with instr() over all rows.
     digit_matches: int
+    area_matches: int
     name_matches: int
 
 
@@ -131,10 +133,12 @@ def _describe(
     revision: str | None,
 ) -> SeededDatabase:
     digit_term = seeder.digit_search_term()
+    area_term = seeder.area_search_term()
     with engine.connect() as connection:
         digit_matches = _count_matches(
             connection, "number", digit_term.replace("-", "")
         )
+        area_matches = _count_matches(connection, "number", area_term)
         name_matches = _count_matches(connection, "lower(name)", NAME_SEARCH.lower())
     return SeededDatabase(
         url=url,
@@ -145,8 +149,10 @@ def _describe(
         seconds=seconds,
         phone_ids=[str(value) for value in seeder.sample],
         search_digits=digit_term,
+        search_area=area_term,
         search_name=NAME_SEARCH,
         digit_matches=digit_matches,
+        area_matches=area_matches,
         name_matches=name_matches,
     )
 
@@ -230,6 +236,10 @@ class Seeder:
         slot = self.slots[index]
         prefix = self.prefixes[slot // LINES_PER_PREFIX]
         return f"+1{prefix}{slot % LINES_PER_PREFIX:04d}"
+
+    def area_search_term(self) -> str:
+        """Return the area code of a phone, such as "206": about 1 in 14 numbers."""
+        return self.number(0)[2:5]
 
     def digit_search_term(self) -> str:
         """Return the exchange and two line digits of a phone, as "444-01"."""

@@ -11,7 +11,7 @@ SEARCH_TARGET_MS = 20
 LATENCY_GROWTH_TARGET = 1.2
 LARGE_SIZE = 1_000_000
 SMALL_SIZE = 1_000
-SEARCHES = ("search_digits", "search_name")
+SEARCHES = ("search_digits", "search_area", "search_name")
 # Suffix of the runs of an operation with a single connection.
 ALONE_SUFFIX = "_alone"
 
