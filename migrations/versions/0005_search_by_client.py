@@ -157,16 +157,25 @@ SQLITE_UPGRADE = [
         {_remove_name("old")}
     END
     """,
+    # A rename leaves the numbers index alone, and a new number the names.
     f"""
-    CREATE TRIGGER phones_search_update
-    AFTER UPDATE OF name, number, status, client_id ON phones_numbers
-    WHEN old.name IS NOT new.name OR old.number IS NOT new.number
-        OR old.status IS NOT new.status OR old.client_id IS NOT new.client_id
+    CREATE TRIGGER phones_search_renumber
+    AFTER UPDATE OF number, status, client_id ON phones_numbers
+    WHEN old.number IS NOT new.number OR old.status IS NOT new.status
+        OR old.client_id IS NOT new.client_id
     BEGIN
         {_check("new")}
         {_remove_number("old")}
-        {_remove_name("old")}
         {_add_number("new")}
+    END
+    """,
+    f"""
+    CREATE TRIGGER phones_search_rename
+    AFTER UPDATE OF name, status, client_id ON phones_numbers
+    WHEN old.name IS NOT new.name OR old.status IS NOT new.status
+        OR old.client_id IS NOT new.client_id
+    BEGIN
+        {_remove_name("old")}
         {_add_name("new")}
     END
     """,
@@ -185,7 +194,8 @@ SQLITE_UPGRADE = [
 ]
 
 SQLITE_DOWNGRADE = [
-    "DROP TRIGGER phones_search_update",
+    "DROP TRIGGER phones_search_rename",
+    "DROP TRIGGER phones_search_renumber",
     "DROP TRIGGER phones_search_delete",
     "DROP TRIGGER phones_search_insert",
     "DROP INDEX phones_search_by_name",

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import sqlite3
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    Executable,
     Integer,
     Select,
     String,
@@ -48,7 +48,13 @@ from .documents import (
     sqlite_timestamp,
     sqlite_uuid,
 )
-from .search import SqliteSearch, like_condition, like_params
+from .search import (
+    SearchKind,
+    SqliteSearch,
+    like_condition,
+    like_params,
+    sqlite_statements,
+)
 
 log = logging.getLogger(__name__)
 
@@ -203,27 +209,28 @@ def _list_query(sqlite: bool, status: bool, cursor: bool) -> Select[Any]:
 
 
 @functools.cache
-def _sqlite_list_statements(
-    status: bool, cursor: bool
-) -> tuple[SqliteStatement, SqliteStatement]:
-    """Return the total and page statements of a list without a search."""
-    total = SqliteStatement(_COUNTED_STATUS_TOTAL if status else _COUNTED_TOTAL)
-    return total, SqliteStatement(_list_query(True, status, cursor))
+def _sqlite_statement(statement: Executable) -> SqliteStatement:
+    """Return `statement` compiled for `sqlite_reader()`, once per statement."""
+    return SqliteStatement(statement)
 
 
-def _read_sqlite_list(
-    reader: sqlite3.Connection,
-    params: dict[str, Any],
-    status: str | None,
-    after: PageCursor | None,
-) -> PhonePage:
-    """Read a page without a search on `sqlite_reader()`, with values as stored."""
-    if after is not None:
-        params["after_created_at"] = sqlite_datetime_text(after.created_at)
-        params["after_uuid"] = after.uuid.hex
-    total, page = _sqlite_list_statements(status is not None, after is not None)
-    (count,) = total.first(reader, params)
-    return _sqlite_page_result(page.first(reader, params), params["limit"], count)
+@functools.cache
+def _sqlite_search_page(
+    kind: SearchKind, status: bool, cursor: bool, walk: bool
+) -> Select[Any]:
+    """Return the page query of one kind of search on SQLite, built once."""
+    statements = sqlite_statements(kind)
+    filters = [_IN_STATUS] if status else []
+    if walk:
+        hint = "INDEXED BY ix_phones_numbers_client_created"
+        keys = select(Phone.id).with_hint(Phone, hint, "sqlite")
+        keys = keys.where(_OF_CLIENT, *filters, statements.condition)
+    else:
+        matches = statements.matches.scalar_subquery()
+        keys = select(Phone.id).where(Phone.id.in_(matches), *filters)
+    keys = _paged(keys, cursor)
+    documents = _PHONE_DOCUMENTS.where(Phone.id.in_(keys.scalar_subquery()))
+    return _sqlite_page(documents.order_by(*_NEWEST_FIRST))
 
 
 def _sqlite_page_result(row: Any, limit: int, total: int) -> PhonePage:
@@ -266,38 +273,41 @@ class PhoneRepository:
             params["status"] = status
         if after is None:
             params["offset"] = (page - 1) * limit
-        reader = None if search else sqlite_reader()
+        reader = sqlite_reader()
         if reader is not None:
-            return _read_sqlite_list(reader, params, status, after)
+            if after is not None:
+                params["after_created_at"] = sqlite_datetime_text(after.created_at)
+                params["after_uuid"] = after.uuid.hex
+
+            def run_on_reader(statement: Executable, values: dict[str, Any]) -> Any:
+                return _sqlite_statement(statement).first(reader, values)
+
+            return self._sqlite_list(run_on_reader, search, status, after, params)
+
         if after is not None:
             params["after_created_at"] = after.created_at
             params["after_uuid"] = after.uuid
-
-        dialect = self._dialect()
-        sqlite = dialect == "sqlite"
         connection = self.session.connection()
+        if self._dialect() == "sqlite":
+            # An in-memory database, whose one connection the session holds.
+            def run(statement: Executable, values: dict[str, Any]) -> Any:
+                return connection.execute(statement, values).one()
+
+            page_found = self._sqlite_list(run, search, status, after, params)
+            self.session.commit()
+            return page_found
+
         filters = [] if status is None else [_IN_STATUS]
-        cursor = after is not None
-        if search and sqlite:
-            total, query = self._sqlite_search(search, status, filters, params, cursor)
-            if query is None:
-                self.session.commit()
-                return PhonePage(total=total, phones_json="[]")
-        elif search:
+        if search:
             params.update(like_params(search))
             conditions = [_OF_CLIENT, *filters, like_condition(search)]
             count = select(func.count()).select_from(Phone).where(*conditions)
             total = connection.execute(count, params).scalar_one()
-            query = _page_query(sqlite, conditions, cursor=cursor)
+            query = _page_query(False, conditions, cursor=after is not None)
         else:
             counted = _COUNTED_TOTAL if status is None else _COUNTED_STATUS_TOTAL
             total = connection.execute(counted, params).scalar_one()
-            query = _list_query(sqlite, status is not None, cursor)
-
-        if sqlite:
-            row = connection.execute(query, params).one()
-            self.session.commit()
-            return _sqlite_page_result(row, limit, total)
+            query = _list_query(False, status is not None, after is not None)
 
         rows = self._read(query, params)
         self.session.commit()
@@ -308,15 +318,40 @@ class PhoneRepository:
         phones = [phone_json(row) for row in rows[:limit]]
         return PhonePage(total=total, next=next_start, documents=phones)
 
+    def _sqlite_list(
+        self,
+        run: Callable[[Executable, dict[str, Any]], Any],
+        search: str | None,
+        status: str | None,
+        after: PageCursor | None,
+        params: dict[str, Any],
+    ) -> PhonePage:
+        """Read a page on SQLite, running each statement with `run`.
+
+        `run` returns a statement's first row, and `params` hold the values
+        in the form that `run` binds.
+        """
+        cursor = after is not None
+        if search is None:
+            counted = _COUNTED_TOTAL if status is None else _COUNTED_STATUS_TOTAL
+            (total,) = run(counted, params)
+            query = _list_query(True, status is not None, cursor)
+        else:
+            total, found = self._sqlite_search(run, search, status, cursor, params)
+            if found is None:
+                return PhonePage(total=total, phones_json="[]")
+            query = found
+        return _sqlite_page_result(run(query, params), params["limit"], total)
+
     def _sqlite_search(
         self,
+        run: Callable[[Executable, dict[str, Any]], Any],
         text: str,
         status: str | None,
-        filters: list[Any],
-        params: dict[str, Any],
         cursor: bool,
+        params: dict[str, Any],
     ) -> tuple[int, Select[Any] | None]:
-        """Count a search's matches on SQLite, and build its page query.
+        """Count a search's matches on SQLite, and choose its page query.
 
         The query is None when no phone can be on the page. The page is
         found one of two ways, whichever reads fewer rows: walking the
@@ -327,12 +362,9 @@ class PhoneRepository:
         search = SqliteSearch.parse(text, status)
         statements = search.statements()
         params.update(search.params(self.client.id))
-        connection = self.session.connection()
 
         def count(statement: Select[Any] | None) -> int:
-            if statement is None:
-                return 0
-            return connection.execute(statement, params).scalar_one()
+            return 0 if statement is None else run(statement, params)[0]
 
         names = count(statements.name_total)
         numbers = count(statements.number_total)
@@ -344,17 +376,8 @@ class PhoneRepository:
         if total == 0 or needed_rows - params["rows"] >= total:
             return total, None
         # The walk passes every phone of the client, whatever its status.
-        phones = count(_COUNTED_TOTAL)
-        if needed_rows * phones < total * total:
-            hint = "INDEXED BY ix_phones_numbers_client_created"
-            keys = select(Phone.id).with_hint(Phone, hint, "sqlite")
-            keys = keys.where(_OF_CLIENT, *filters, statements.condition)
-        else:
-            matches = statements.matches.scalar_subquery()
-            keys = select(Phone.id).where(Phone.id.in_(matches), *filters)
-        keys = _paged(keys, cursor)
-        documents = _PHONE_DOCUMENTS.where(Phone.id.in_(keys.scalar_subquery()))
-        return total, _sqlite_page(documents.order_by(*_NEWEST_FIRST))
+        walk = needed_rows * count(_COUNTED_TOTAL) < total * total
+        return total, _sqlite_search_page(search.kind, status is not None, cursor, walk)
 
     def _params(self) -> dict[str, Any]:
         return {"owner": str(self.client.uuid), "client_id": self.client.id}

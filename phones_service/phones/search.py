@@ -60,6 +60,9 @@ _names_index = table("phones_search_names_index", column("rowid"))
 _numbers_index = table("phones_search_numbers", column("rowid"))
 
 _OF_CLIENT = Phone.client_id == bindparam("client_id")
+# Whether the words and the digits of a search use their index (None for a
+# search without digits), and whether a status is set.
+SearchKind = tuple[bool, bool | None, bool]
 _IN_STATUS = Phone.status == bindparam("status")
 
 
@@ -103,7 +106,7 @@ class SqliteSearch:
         return cls(words, search_digits(words), status)
 
     @property
-    def _kind(self) -> tuple[bool, bool | None, bool]:
+    def kind(self) -> SearchKind:
         """Whether each part uses its index, and whether a status is set."""
         indexed_digits = None if self.digits is None else len(self.digits) >= TRIGRAM
         return len(self.words) >= TRIGRAM, indexed_digits, self.status is not None
@@ -132,7 +135,7 @@ class SqliteSearch:
         return params
 
     def statements(self) -> SqliteStatements:
-        return _statements(*self._kind)
+        return sqlite_statements(self.kind)
 
 
 @dataclass(frozen=True)
@@ -152,9 +155,9 @@ class SqliteStatements:
 
 
 @functools.cache
-def _statements(
-    indexed_words: bool, indexed_digits: bool | None, status: bool
-) -> SqliteStatements:
+def sqlite_statements(kind: SearchKind) -> SqliteStatements:
+    """Build the statements of one kind of search, once."""
+    indexed_words, indexed_digits, status = kind
     if indexed_words:
         matching = select(_names_index.c.rowid).where(
             text("phones_search_names_index MATCH :names"),
