@@ -49,6 +49,12 @@ class Database:
         """
         if engine is None:
             url = app.config["PHONES_DATABASE_URL"]
+            if in_memory_sqlite(url) and not app.testing:
+                raise ValueError(
+                    "PHONES_DATABASE_URL names an in-memory SQLite database, "
+                    "which every thread opens empty, without the tables that "
+                    "migrations create; use a file such as sqlite:///phones.db"
+                )
             pool_size = app.config["PHONES_DATABASE_POOL_SIZE"]
             if type(pool_size) is not int or pool_size < 1:
                 raise ValueError(
@@ -157,6 +163,16 @@ class SqliteStatement:
         return connection.execute(self.sql, values).fetchone()
 
 
+def in_memory_sqlite(url: str) -> bool:
+    """Return whether `url` names an in-memory SQLite database."""
+    parsed = make_url(url)
+    return parsed.get_backend_name() == "sqlite" and parsed.database in (
+        None,
+        "",
+        ":memory:",
+    )
+
+
 def create_database_engine(
     url: str, busy_timeout: float = 15, pool_size: int = 16
 ) -> Engine:
@@ -171,7 +187,7 @@ def create_database_engine(
     }
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True, **options)
-    if make_url(url).database in (None, "", ":memory:"):
+    if in_memory_sqlite(url):
         # An in-memory database lives in one connection per thread, which
         # SQLAlchemy's SingletonThreadPool keeps without a size limit.
         del options["pool_size"], options["max_overflow"]

@@ -46,7 +46,11 @@ CHECKS = [
 # go to `fuzz_app` below. schemathesis' from_fixture needs an attribute that
 # pytest 9.2 removed, so the schema is loaded at import time instead.
 _SPEC_APP = create_app(
-    {"PHONES_DATABASE_URL": "sqlite://", "PHONES_SECRET_KEY": Fernet.generate_key().decode()},
+    {
+        "TESTING": True,
+        "PHONES_DATABASE_URL": "sqlite://",
+        "PHONES_SECRET_KEY": Fernet.generate_key().decode(),
+    },
     instance_path=tempfile.gettempdir(),
 )
 schema = schemathesis.openapi.from_wsgi("/api/openapi.json", _SPEC_APP)

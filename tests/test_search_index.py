@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from phones_service.extensions import db
 from phones_service.numbers import search_digits
@@ -200,10 +201,10 @@ def test_sqlite_search_tables_follow_the_phones(app, searched):
 
 
 @pytest.mark.sqlite_run_only("checks a SQLite trigger")
-def test_sqlite_refuses_ids_beyond_the_search_index(app, client, phone):
+def test_sqlite_rejects_ids_beyond_the_search_index(app, client, phone):
     with app.app_context():
         connection = db.session.connection()
-        with pytest.raises(Exception, match="too large for the search index"):
+        with pytest.raises(IntegrityError, match="too large for the search index"):
             connection.execute(
                 text(
                     "INSERT INTO phones_numbers (id, uuid, client_id, number, type,"
@@ -217,6 +218,7 @@ def test_sqlite_refuses_ids_beyond_the_search_index(app, client, phone):
             )
         db.session.rollback()
 
-    assert client.get("/api/phones", query_string={"search": "0999"}).get_json()[
-        "total"
-    ] == 0
+    assert (
+        client.get("/api/phones", query_string={"search": "0999"}).get_json()["total"]
+        == 0
+    )

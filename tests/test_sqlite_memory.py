@@ -1,14 +1,18 @@
-"""An in-memory SQLite database, where the session holds the one connection.
+"""An in-memory SQLite database, which only tests may use.
 
 The hot read paths run on a second pooled connection where the database is
-a file; in memory they go through the session, and must give the same
-answers.
+a file; in memory they go through the session, and must return the same
+results. Outside tests the service rejects it, because each thread would
+open its own empty database.
 """
 
 from __future__ import annotations
 
 import pytest
+from cryptography.fernet import Fernet
 from flask_migrate import upgrade
+
+from phones_service import create_app
 
 from .conftest import authorized_client, create_key, make_app, register
 
@@ -37,3 +41,14 @@ def test_in_memory_database_serves_reads(tmp_path):
     assert [phone["name"] for phone in listed["phones"]] == ["Desk", "Side Office"]
     assert searched["total"] == 2
     assert [phone["name"] for phone in following["phones"]] == ["Main Office"]
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:"])
+def test_in_memory_database_rejected_outside_tests(tmp_path, url):
+    settings = {
+        "PHONES_DATABASE_URL": url,
+        "PHONES_SECRET_KEY": Fernet.generate_key().decode(),
+    }
+
+    with pytest.raises(ValueError, match="in-memory SQLite database"):
+        create_app(settings, instance_path=str(tmp_path))
