@@ -18,7 +18,7 @@ from typing import NamedTuple
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 
-from .database import WRITE_TRANSACTION, SqliteStatement, sqlite_reader
+from .database import WRITE_TRANSACTION, sqlite_reader, sqlite_statement
 from .models import ApiKey, Client, read_sqlite_datetime, utcnow
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,6 @@ _KEY_LOOKUP = (
     .join(Client, Client.id == ApiKey.client_id)
     .where(ApiKey.key_hash == bindparam("key_hash"))
 )
-_SQLITE_KEY_LOOKUP = SqliteStatement(_KEY_LOOKUP)
 
 
 class AccountError(Exception):
@@ -191,7 +190,7 @@ class AccountRepository:
             return self.session.connection().execute(
                 _KEY_LOOKUP, {"key_hash": key_hash}
             ).first()
-        row = _SQLITE_KEY_LOOKUP.first(reader, {"key_hash": key_hash})
+        row = sqlite_statement(_KEY_LOOKUP).first(reader, {"key_hash": key_hash})
         if row is None:
             return None
         key_id, revoked_at, last_used_at, client_id, client_uuid, name, created_at = row

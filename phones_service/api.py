@@ -226,17 +226,14 @@ class Blueprint(flask_smorest.Blueprint):
             _etag_context()["etag"] = etag
 
     def check_etag_value(self, etag: str) -> None:
-        """Raise 412 Precondition Failed if If-Match is set and lacks `etag`."""
+        """Raise 412 Precondition Failed if If-Match is set and lacks `etag`.
+
+        Unlike flask-smorest's `check_etag`, a request without If-Match
+        passes, and the ETag counts as checked for flask-smorest's warning.
+        """
         _etag_context()["etag_checked"] = True
         if self._is_etag_enabled() and request.if_match and etag not in request.if_match:
             raise PreconditionFailed
-
-    def check_etag(self, etag_data: Any, etag_schema: Any = None) -> None:
-        if not request.if_match:
-            # Marks the ETag as checked, which flask-smorest verifies.
-            _etag_context()["etag_checked"] = True
-            return
-        super().check_etag(etag_data, etag_schema)
 
     def _prepare_etag_doc(self, doc: dict, doc_info: dict, **kwargs: Any) -> dict:
         doc = super()._prepare_etag_doc(doc, doc_info, **kwargs)

@@ -6,6 +6,7 @@ database extension can mount the phones API beside it without conflicts.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sqlite3
@@ -161,6 +162,12 @@ class SqliteStatement:
             params[name] if name in params else constants[name] for name in self.names
         ]
         return connection.execute(self.sql, values).fetchone()
+
+
+@functools.cache
+def sqlite_statement(statement: Executable) -> SqliteStatement:
+    """Return `statement` compiled for `sqlite_reader()`, once per statement."""
+    return SqliteStatement(statement)
 
 
 def in_memory_sqlite(url: str) -> bool:

@@ -44,15 +44,23 @@ def _orjson_default(value: Any) -> Any:
     return _default(value)
 
 
-def dumps(value: Any) -> str:
-    """Return `value` as compact JSON text, as `OrjsonProvider` writes it."""
+def _orjson_text(value: Any, options: int) -> str | None:
+    """Return `value` as JSON text from orjson, or None where orjson rejects it."""
     try:
-        return orjson.dumps(value, default=_orjson_default, option=_OPTIONS).decode()
+        return orjson.dumps(value, default=_orjson_default, option=options).decode()
     except TypeError:
         # orjson raises JSONEncodeError, a subclass of TypeError.
-        return json.dumps(
-            value, default=_default, ensure_ascii=False, separators=(",", ":")
-        )
+        return None
+
+
+def dumps(value: Any) -> str:
+    """Return `value` as compact JSON text, as `OrjsonProvider` writes it."""
+    text = _orjson_text(value, _OPTIONS)
+    if text is not None:
+        return text
+    return json.dumps(
+        value, default=_default, ensure_ascii=False, separators=(",", ":")
+    )
 
 
 class OrjsonProvider(DefaultJSONProvider):
@@ -66,11 +74,10 @@ class OrjsonProvider(DefaultJSONProvider):
         options = _OPTIONS
         if kwargs.get("indent"):
             options |= orjson.OPT_INDENT_2
-        try:
-            return orjson.dumps(obj, default=_orjson_default, option=options).decode()
-        except TypeError:
-            # orjson raises JSONEncodeError, a subclass of TypeError.
-            return super().dumps(obj, **kwargs)
+        text = _orjson_text(obj, options)
+        if text is not None:
+            return text
+        return super().dumps(obj, **kwargs)
 
 
 def embed_json(text: str | None, parse: Callable[[], Any]) -> Any:

@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..crypto import SecretBox, SecretKeyError
-from ..database import WRITE_TRANSACTION, SqliteStatement, load_json, sqlite_reader
+from ..database import WRITE_TRANSACTION, load_json, sqlite_reader, sqlite_statement
 from ..json_provider import dumps
 from ..models import (
     Client,
@@ -144,7 +144,6 @@ _GET_ROW = _PHONE_ROWS.where(
 _GET_DOCUMENT = select(
     sqlite_document(), sqlite_uuid(Phone.uuid), sqlite_timestamp(Phone.updated_at)
 ).where(_OF_CLIENT, Phone.uuid == bindparam("phone_uuid", type_=Phone.uuid.type))
-_SQLITE_GET_DOCUMENT = SqliteStatement(_GET_DOCUMENT)
 # Totals kept by database triggers, so that a total is one small read.
 _COUNTED_TOTAL = select(func.coalesce(func.sum(PhoneStatusCount.count), 0)).where(
     PhoneStatusCount.client_id == bindparam("client_id")
@@ -206,12 +205,6 @@ def _list_query(sqlite: bool, status: bool, cursor: bool) -> Select[Any]:
     """Return the page query without a search, built once for each kind."""
     conditions = [_OF_CLIENT, _IN_STATUS] if status else [_OF_CLIENT]
     return _page_query(sqlite, conditions, cursor=cursor)
-
-
-@functools.cache
-def _sqlite_statement(statement: Executable) -> SqliteStatement:
-    """Return `statement` compiled for `sqlite_reader()`, once per statement."""
-    return SqliteStatement(statement)
 
 
 @functools.cache
@@ -280,7 +273,7 @@ class PhoneRepository:
                 params["after_uuid"] = after.uuid.hex
 
             def run_on_reader(statement: Executable, values: dict[str, Any]) -> Any:
-                return _sqlite_statement(statement).first(reader, values)
+                return sqlite_statement(statement).first(reader, values)
 
             return self._sqlite_list(run_on_reader, search, status, after, params)
 
@@ -410,7 +403,7 @@ class PhoneRepository:
         reader = sqlite_reader()
         if reader is not None:
             params = {**self._params(), "phone_uuid": phone_uuid.hex}
-            found = _SQLITE_GET_DOCUMENT.first(reader, params)
+            found = sqlite_statement(_GET_DOCUMENT).first(reader, params)
             if found is None:
                 return None
             text, stored_uuid, updated_at = found

@@ -5,10 +5,10 @@ PostgreSQL searches through pg_trgm GIN indexes on `lower(name)` and
 migrations keep in step with the phones (see
 migrations/versions/0005_search_by_client.py):
 
-- `phones_search_numbers` holds every phone's number under a rowid that
+- `phones_search_numbers` contains every phone's number under a rowid that
   packs the client, the status and the phone id, so that one client's
   numbers, or those in one status, are one rowid range.
-- `phones_search_names_index` holds each distinct name of a client and
+- `phones_search_names_index` contains each distinct name of a client and
   status once, and `phones_search_names` how many phones bear it, so that
   a name's matches are counted without reading them.
 
@@ -69,7 +69,8 @@ _IN_STATUS = Phone.status == bindparam("status")
 def like_condition(search: str) -> Any:
     """Return the condition for phones whose name or number contains `search`.
 
-    PostgreSQL answers it from its trigram indexes, SQLite by reading rows.
+    PostgreSQL finds the phones through its trigram indexes, SQLite by
+    reading rows.
     """
     words = search.strip()
     condition = _name_like(Phone.name, "name_pattern")
