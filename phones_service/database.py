@@ -94,11 +94,37 @@ class _State:
     def __init__(self, engine: EngineSource) -> None:
         self._engine = engine
         self.sessionmaker = sessionmaker(expire_on_commit=False)
+        self._readers = threading.local()
 
     def get_engine(self) -> Engine:
         if isinstance(self._engine, Engine):
             return self._engine
         return self._engine()
+
+    def reader(self) -> sqlite3.Connection | None:
+        """Return this thread's reading connection, opened on first use."""
+        readers = self._readers
+        engine = self.get_engine()
+        # engine.dispose() replaces the pool. A reader opened before then
+        # may point at a database file that has since been replaced.
+        if getattr(readers, "pool", None) is not engine.pool:
+            previous = getattr(readers, "connection", None)
+            if previous is not None:
+                previous.close()
+            readers.connection = _open_reader(engine)
+            readers.pool = engine.pool
+        return readers.connection
+
+
+def _open_reader(engine: Engine) -> sqlite3.Connection | None:
+    if engine.dialect.name != "sqlite" or not isinstance(engine.pool, QueuePool):
+        return None
+    # The pool opens it, so the engine's connect settings apply. Detached,
+    # it no longer counts against the pool, and it closes when its thread
+    # ends and the thread's storage is freed.
+    pooled = engine.raw_connection()
+    pooled.detach()
+    return pooled.dbapi_connection
 
 
 def _state() -> _State:
@@ -109,32 +135,25 @@ def _close_session(exc: BaseException | None) -> None:
     session = g.pop("phones_session", None)
     if session is not None:
         session.close()
-    reader = g.pop("phones_sqlite_reader", None)
-    if reader is not None:
-        reader.close()
 
 
 def sqlite_reader() -> sqlite3.Connection | None:
-    """Return a pooled SQLite connection for this request's hot reads.
+    """Return the current thread's SQLite connection for hot reads.
 
-    The hot read paths (the API key, one phone, a page without a search) run
-    their prebuilt SQL on it directly. A key lookup through the session took
-    0.52 ms in-process, against 0.05 ms for the same query on a pooled
-    sqlite3 connection (the machine in docs/benchmarks.md).
-    Each statement runs in its own implicit read transaction, without a
-    BEGIN and COMMIT that would each release the GIL to the other gunicorn
-    threads and wait to take it back. The connection returns to the pool
-    when the app context ends. Returns None where the engine is not SQLite,
-    and for an in-memory database, whose single connection per thread the
-    session uses too.
+    The hot read paths (the API key, one phone, a page with or without a
+    search) run their prebuilt SQL on it directly. A key lookup through the
+    session took 0.52 ms in-process, against 0.05 ms for the same query on
+    this connection (the machine in docs/benchmarks.md).
+
+    Each statement runs in its own implicit read transaction, which ends
+    when its cursor is freed, without a BEGIN and COMMIT that would each
+    release the GIL to the other gunicorn threads and wait to take it
+    back. The connection belongs to its thread for the thread's lifetime,
+    so a request takes no connection from the pool and returns none.
+    Returns None where the engine is not SQLite, and for an in-memory
+    database, whose single connection per thread the session uses too.
     """
-    reader = g.get("phones_sqlite_reader")
-    if reader is None:
-        engine = _state().get_engine()
-        if engine.dialect.name != "sqlite" or not isinstance(engine.pool, QueuePool):
-            return None
-        reader = g.phones_sqlite_reader = engine.raw_connection()
-    return reader.driver_connection
+    return _state().reader()
 
 
 class SqliteStatement:

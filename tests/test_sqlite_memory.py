@@ -1,6 +1,6 @@
 """An in-memory SQLite database, which only tests may use.
 
-The hot read paths run on a second pooled connection where the database is
+The hot read paths run on a connection of their own where the database is
 a file; in memory they go through the session, and must return the same
 results. Outside tests the service rejects it, because each thread would
 open its own empty database.

@@ -1,0 +1,108 @@
+"""The per-thread SQLite connection that serves the hot reads.
+
+Each thread keeps one connection for the key lookup, GET and pages. It
+must never hold a read transaction between statements, which would show
+stale data and keep checkpoints from emptying the write-ahead log.
+"""
+
+from __future__ import annotations
+
+import gc
+import sqlite3
+import threading
+import weakref
+
+import pytest
+
+from phones_service.database import sqlite_reader
+from phones_service.extensions import db
+
+from .backends import as_url
+from .conftest import register
+
+pytestmark = pytest.mark.sqlite_run_only("tests the SQLite reading connection")
+
+
+def database_path(app) -> str:
+    return as_url(app.config["PHONES_DATABASE_URL"]).removeprefix("sqlite:///")
+
+
+def test_reads_see_writes_made_on_other_connections(app, client, phone):
+    path = f"/api/phones/{phone['uuid']}"
+    assert client.get(path).get_json()["name"] == "Main Office Line"
+    listed = client.get("/api/phones", query_string={"search": "office"}).get_json()
+    assert listed["total"] == 1
+
+    # Outside the service, as the command line or another process would.
+    with sqlite3.connect(database_path(app)) as other:
+        other.execute("UPDATE phones_numbers SET name = 'Side Desk'")
+    other.close()
+
+    assert client.get(path).get_json()["name"] == "Side Desk"
+    listed = client.get("/api/phones", query_string={"search": "office"}).get_json()
+    assert listed["total"] == 0
+
+
+def test_reads_leave_no_transaction_open(app, client, phone):
+    client.get(f"/api/phones/{phone['uuid']}")
+    client.get("/api/phones", query_string={"search": "office", "limit": 1})
+    client.get("/api/phones", query_string={"status": "active"})
+
+    other = sqlite3.connect(database_path(app), timeout=0)
+    try:
+        with other:
+            other.execute("UPDATE phones_numbers SET name = 'Side Desk'")
+        # A reader inside a transaction would pin the log: the checkpoint
+        # could not truncate it and would report itself blocked.
+        busy, _, _ = other.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    finally:
+        other.close()
+    assert busy == 0
+
+
+def test_each_thread_has_its_own_connection(app):
+    with app.app_context():
+        main = sqlite_reader()
+        assert sqlite_reader() is main
+
+    seen = []
+
+    def read_in_thread():
+        with app.app_context():
+            connection = sqlite_reader()
+            assert connection.execute("SELECT count(*) FROM phones_numbers").fetchone()
+            seen.append(weakref.ref(connection))
+
+    worker = threading.Thread(target=read_in_thread)
+    worker.start()
+    worker.join()
+    gc.collect()
+
+    assert len(seen) == 1
+    # Closed and freed with the thread that opened it.
+    assert seen[0]() is None
+    with app.app_context():
+        assert sqlite_reader() is main
+
+
+def test_disposing_the_engine_opens_a_new_connection(app):
+    with app.app_context():
+        before = sqlite_reader()
+        db.engine.dispose()
+        after = sqlite_reader()
+
+        assert after is not before
+        assert after.execute("SELECT count(*) FROM phones_numbers").fetchone() == (0,)
+        with pytest.raises(sqlite3.ProgrammingError):
+            before.execute("SELECT 1")
+
+
+def test_reader_is_outside_the_pool(app, client):
+    for index in range(3):
+        assert register(client, f"+1605444{index:04d}").status_code == 201
+        assert client.get("/api/phones").status_code == 200
+
+    with app.app_context():
+        sqlite_reader()
+        # The reader is not taken from the pool, so none stays checked out.
+        assert db.engine.pool.checkedout() == 0
