@@ -6,6 +6,8 @@ import pytest
 from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate
 
+from phones_service.api import Blueprint
+
 OPERATIONS = {
     ("/api/phones", "get"): {"200", "401", "422"},
     ("/api/phones", "post"): {"201", "400", "401", "409", "413", "415", "422"},
@@ -143,3 +145,19 @@ def test_example_response_matches_real_answer(client, spec):
     assert list(answer) == list(example)
     for field in ("number", "name", "countryCode", "sipTrunkPassword", "type"):
         assert answer[field] == example[field], field
+
+
+def test_alternative_response_documents_without_wrapping():
+    blueprint = Blueprint("documented", __name__)
+
+    def view():
+        return None
+
+    documented = blueprint.alt_response(404, response="NOT_FOUND")(view)
+    documented = blueprint.alt_response(409, description="Already registered")(documented)
+
+    # The view runs as it is, with no wrapper that only calls it.
+    assert documented is view
+    responses = view._apidoc["response"]["responses"]
+    assert responses[404] == ["NOT_FOUND"]
+    assert responses[409][0]["description"] == "Already registered"
