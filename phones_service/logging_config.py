@@ -32,10 +32,19 @@ def _redact(match: re.Match[str]) -> str:
 
 
 def configure_logging(level: int = logging.INFO) -> None:
-    """Send the service's logs to stderr unless logging is already set up."""
+    """Send the service's logs to stderr unless logging is already set up.
+
+    The process is the service's own, so records skip the caller lookup and
+    the thread fields that its format never shows.
+    """
     root = logging.getLogger()
     if root.handlers:
         return
+    # Switches that the logging module's source offers: no findCaller()
+    # stack walk per record, and no thread or multiprocessing names.
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logMultiprocessing = False
     handler = logging.StreamHandler()
     handler.setFormatter(
         logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -33,24 +33,31 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def _start() -> None:
-    g.request_started = time.perf_counter()
+    # Each access through Flask's `g` and `request` proxies costs a context
+    # lookup, so these hooks resolve each proxy once.
+    context = g._get_current_object()
+    context.request_started = time.perf_counter()
     header_value = request.headers.get(HEADER, "")
-    g.request_id = header_value if _SANE_ID.match(header_value) else uuid.uuid4().hex
+    context.request_id = header_value if _SANE_ID.match(header_value) else uuid.uuid4().hex
 
 
 def _finish(response: Response) -> Response:
-    request_id = g.get("request_id") or uuid.uuid4().hex
+    context = g._get_current_object()
+    current = request._get_current_object()
+    request_id = getattr(context, "request_id", None) or uuid.uuid4().hex
     response.headers[HEADER] = request_id
-    started = g.get("request_started")
+    if not log.isEnabledFor(logging.INFO):
+        return response
+    started = getattr(context, "request_started", None)
     duration_ms = (time.perf_counter() - started) * 1000 if started else 0.0
     # The path only: query strings and headers are never logged.
     log.info(
         "%s %s %d %.1fms request_id=%s client=%s",
-        request.method,
-        _escape_controls(request.path),
+        current.method,
+        _escape_controls(current.path),
         response.status_code,
         duration_ms,
         request_id,
-        g.get("phones_client_uuid", "-"),
+        getattr(context, "phones_client_uuid", "-"),
     )
     return response
