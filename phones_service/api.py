@@ -217,6 +217,18 @@ class Blueprint(flask_smorest.Blueprint):
 
         return decorator
 
+    def _is_etag_enabled(self) -> bool:
+        """Return whether ETags are on, reading the Api's setting once a request.
+
+        The view's wrapper and `set_etag_value` both ask, and each reading
+        of flask-smorest's finds the current Api again.
+        """
+        context = _etag_context()
+        enabled = context.get("enabled")
+        if enabled is None:
+            enabled = context["enabled"] = super()._is_etag_enabled()
+        return enabled
+
     def _check_not_modified(self, etag: str) -> None:
         """Raise 304 Not Modified, with the ETag, when If-None-Match names it.
 

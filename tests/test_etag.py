@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from .conftest import authorized_client, create_key, make_app, register
+
 
 @pytest.fixture
 def client(service_client):
@@ -130,3 +132,21 @@ def test_stale_patch_changes_nothing(client, phone):
 
     assert response.status_code == 412
     assert client.get(path(phone)).get_json() == phone
+
+
+def test_etag_disabled_sends_none(database, tmp_path):
+    app = make_app(database, tmp_path, ETAG_DISABLED=True)
+    client = authorized_client(app, create_key(app)[0])
+    created = register(client).get_json()
+
+    first = client.get(f"/api/phones/{created['uuid']}")
+    again = client.get(f"/api/phones/{created['uuid']}", headers={"If-None-Match": "*"})
+    changed = client.patch(
+        f"/api/phones/{created['uuid']}", json={"name": "Desk"}, headers={"If-Match": '"stale"'}
+    )
+
+    assert first.status_code == 200
+    assert "ETag" not in first.headers
+    assert again.status_code == 200
+    assert changed.status_code == 200
+    assert "ETag" not in changed.headers
