@@ -7,6 +7,7 @@ entropy that a slow password hash would add latency and no safety.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import secrets
@@ -78,6 +79,29 @@ class _KeyRow(NamedTuple):
     uuid: uuid.UUID
     name: str
     created_at: datetime | None
+
+
+@functools.lru_cache(maxsize=1024)
+def _shared_client(
+    client_id: int, client_uuid: uuid.UUID, name: str, created_at: datetime | None
+) -> Client:
+    """Return a detached client with these column values, one per distinct row.
+
+    An ORM instance costs about as much to build as the key lookup that
+    finds its values, so the requests of a client share one. A row that
+    changes in the database gives a new key here, so a renamed client gets
+    a new instance.
+    """
+    client = Client(id=client_id, uuid=client_uuid, name=name, created_at=created_at)
+    make_transient_to_detached(client)
+    return client
+
+
+def detached_copy(client: Client) -> Client:
+    """Return a new detached client with the column values of `client`."""
+    copy = Client(id=client.id, uuid=client.uuid, name=client.name, created_at=client.created_at)
+    make_transient_to_detached(copy)
+    return copy
 
 
 class AccountRepository:
@@ -161,8 +185,10 @@ class AccountRepository:
         """Return the client of an active key, recording its use, or None.
 
         The lookup is by the key's hash, so it costs the same whether or not
-        the visible prefix belongs to a key. The client comes back detached
-        from the session; `PhoneRepository` attaches it where it writes.
+        the visible prefix belongs to a key. The client is detached from any
+        session and shared by the requests that authenticate as it: read it,
+        and merge it (`session.merge(client, load=False)`) to write with it,
+        as `PhoneRepository` does.
         """
         found = self._find_key(hash_key(key))
         if found is None or found.revoked_at is not None:
@@ -170,13 +196,7 @@ class AccountRepository:
 
         # Built from the row that the lookup already read, instead of a
         # second query.
-        client = Client(
-            id=found.client_id,
-            uuid=found.uuid,
-            name=found.name,
-            created_at=found.created_at,
-        )
-        make_transient_to_detached(client)
+        client = _shared_client(found.client_id, found.uuid, found.name, found.created_at)
         now = utcnow()
         if found.last_used_at is None or now - found.last_used_at >= LAST_USED_RESOLUTION:
             self._touch(found.id, now)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, update
 
 from phones_service.accounts import AccountRepository
 from phones_service.database import SqliteStatement
 from phones_service.extensions import db
+from phones_service.models import Client
 
 from .backends import raw_contents
 from .conftest import authorized_client, create_key
@@ -172,3 +173,30 @@ def test_scheme_is_case_insensitive(anonymous, api_key, scheme):
     response = anonymous.get(PHONES, headers={"Authorization": f"{scheme} {api_key}"})
 
     assert response.status_code == 200
+
+
+def test_client_object_shared_until_row_changes(app, api_key):
+    with app.app_context():
+        accounts = AccountRepository(db.session)
+        first = accounts.authenticate(api_key)
+        again = accounts.authenticate(api_key)
+        db.session.execute(
+            update(Client).where(Client.id == first.id).values(name="Renamed")
+        )
+        db.session.commit()
+        renamed = accounts.authenticate(api_key)
+
+    assert again is first
+    assert renamed is not first
+    assert renamed.name == "Renamed"
+    assert first.name != "Renamed"
+
+
+def test_revoked_key_rejected_with_shared_client(app, client, api_key):
+    second_key, _ = create_key(app)
+    assert client.get(PHONES).status_code == 200
+    with app.app_context():
+        AccountRepository(db.session).revoke_key(api_key[:12])
+
+    assert_unauthorized(client.get(PHONES), "invalid_token")
+    assert authorized_client(app, second_key).get(PHONES).status_code == 200

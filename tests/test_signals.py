@@ -6,7 +6,10 @@ from contextlib import contextmanager
 
 import pytest
 
+from sqlalchemy.orm import Session
+
 from phones_service import signals
+from phones_service.extensions import db
 
 from .conftest import register
 
@@ -102,3 +105,24 @@ def test_failing_receiver_commit_survives(app, client, phone):
         signals.phone_deleted.disconnect(broken, app)
 
     assert client.get(f"/api/phones/{phone['uuid']}").status_code == 404
+
+
+def test_receiver_may_attach_its_client(app, client, phone):
+    """A receiver's session may expire its client without harm to later requests."""
+
+    def attach(sender, phone, client):
+        with Session(db.engine) as session:
+            session.add(client)
+            session.commit()
+
+    signals.phone_updated.connect(attach, app)
+    try:
+        for name in ("First", "Second"):
+            response = client.patch(f"/api/phones/{phone['uuid']}", json={"name": name})
+            assert response.status_code == 200, response.get_json()
+    finally:
+        signals.phone_updated.disconnect(attach, app)
+
+    listed = client.get("/api/phones")
+    assert listed.status_code == 200
+    assert listed.get_json()["phones"][0]["name"] == "Second"
