@@ -5,7 +5,6 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 import pytest
-
 from sqlalchemy.orm import Session
 
 from phones_service import signals
