@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
-from flask import current_app
+from flask import Response, current_app
 from flask.json.provider import DefaultJSONProvider
 
 _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
@@ -89,3 +89,17 @@ def embed_json(text: str | None, parse: Callable[[], Any]) -> Any:
     if text is not None and isinstance(current_app.json, OrjsonProvider):
         return RawJSON(text)
     return parse()
+
+
+def json_text_response(text: str, parse: Callable[[], Any]) -> Response:
+    """Return a response of JSON `text`, as `current_app.json.response` would.
+
+    `OrjsonProvider` writes text it embeds exactly as it is, indented or
+    not, so the text goes out without a pass through the provider. A host
+    application's own provider writes `parse()`.
+    """
+    app = current_app._get_current_object()
+    provider = app.json
+    if isinstance(provider, OrjsonProvider):
+        return app.response_class(f"{text}\n", mimetype=provider.mimetype)
+    return provider.response(parse())

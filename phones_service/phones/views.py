@@ -19,7 +19,7 @@ from ..clients import phones_state
 from ..config import MAX_CONTENT_LENGTH
 from ..database import load_json
 from ..extensions import db
-from ..json_provider import embed_json
+from ..json_provider import embed_json, json_text_response
 from ..models import Phone
 from . import examples
 from .documents import format_timestamp, phone_etag
@@ -170,10 +170,8 @@ class PhonesById(MethodView):
         if found is None:
             _not_found(phone_uuid)
         blp.set_etag_value(phone_etag(found.uuid, found.updated_at))
-        # A Response passes flask-smorest's schema untouched; the JSON text
-        # goes out as it is, or parsed for a host application's provider.
-        body = embed_json(found.text, lambda: load_json(found.text))
-        return current_app.json.response(body)
+        # A Response passes flask-smorest's schema untouched.
+        return json_text_response(found.text, lambda: load_json(found.text))
 
     @blp.arguments(PhoneUpdateSchema, example=examples.UPDATE)
     @blp.response(200, PhoneSchema, example=examples.PHONE)
