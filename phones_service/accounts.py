@@ -69,16 +69,13 @@ def generate_key() -> str:
     return f"{KEY_SCHEME}{visible}_{secrets.token_urlsafe(SECRET_BYTES)}"
 
 
-class _KeyRow(NamedTuple):
-    """A row of `_KEY_LOOKUP`, with the values typed as SQLAlchemy types them."""
+class _KeyState(NamedTuple):
+    """An API key's state and its client, as authentication reads them."""
 
     id: int
-    revoked_at: datetime | None
+    revoked: bool
     last_used_at: datetime | None
-    client_id: int
-    uuid: uuid.UUID
-    name: str
-    created_at: datetime | None
+    client: Client
 
 
 @functools.lru_cache(maxsize=1024)
@@ -95,6 +92,16 @@ def _shared_client(
     client = Client(id=client_id, uuid=client_uuid, name=name, created_at=created_at)
     make_transient_to_detached(client)
     return client
+
+
+@functools.lru_cache(maxsize=1024)
+def _shared_sqlite_client(
+    client_id: int, client_uuid: str, name: str, created_at: str | None
+) -> Client:
+    """Return `_shared_client` for a row as SQLite stores it, reading its text once."""
+    return _shared_client(
+        client_id, uuid.UUID(hex=client_uuid), name, read_sqlite_datetime(created_at)
+    )
 
 
 def detached_copy(client: Client) -> Client:
@@ -191,37 +198,34 @@ class AccountRepository:
         as `PhoneRepository` does.
         """
         found = self._find_key(hash_key(key))
-        if found is None or found.revoked_at is not None:
+        if found is None or found.revoked:
             return None
 
-        # Built from the row that the lookup already read, instead of a
-        # second query.
-        client = _shared_client(found.client_id, found.uuid, found.name, found.created_at)
         now = utcnow()
         if found.last_used_at is None or now - found.last_used_at >= LAST_USED_RESOLUTION:
             self._touch(found.id, now)
         # Otherwise a session's read transaction stays open for the request's reads.
-        return client
+        return found.client
 
-    def _find_key(self, key_hash: str) -> _KeyRow | None:
-        """Return the key with this hash and its client, or None."""
+    def _find_key(self, key_hash: str) -> _KeyState | None:
+        """Return the state of the key with this hash and its client, or None."""
         reader = sqlite_reader()
         if reader is None:
-            return self.session.connection().execute(
+            found = self.session.connection().execute(
                 _KEY_LOOKUP, {"key_hash": key_hash}
             ).first()
+            if found is None:
+                return None
+            client = _shared_client(found.client_id, found.uuid, found.name, found.created_at)
+            return _KeyState(found.id, found.revoked_at is not None, found.last_used_at, client)
+
         row = sqlite_statement(_KEY_LOOKUP).first(reader, {"key_hash": key_hash})
         if row is None:
             return None
         key_id, revoked_at, last_used_at, client_id, client_uuid, name, created_at = row
-        return _KeyRow(
-            id=key_id,
-            revoked_at=read_sqlite_datetime(revoked_at),
-            last_used_at=read_sqlite_datetime(last_used_at),
-            client_id=client_id,
-            uuid=uuid.UUID(hex=client_uuid),
-            name=name,
-            created_at=read_sqlite_datetime(created_at),
+        client = _shared_sqlite_client(client_id, client_uuid, name, created_at)
+        return _KeyState(
+            key_id, revoked_at is not None, read_sqlite_datetime(last_used_at), client
         )
 
     def _touch(self, key_id: int, now: datetime) -> None:
