@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 import time
-import uuid
 
 from flask import Flask, Response, g, request
 
@@ -38,13 +38,16 @@ def _start() -> None:
     context = g._get_current_object()
     context.request_started = time.perf_counter()
     header_value = request.headers.get(HEADER, "")
-    context.request_id = header_value if _SANE_ID.match(header_value) else uuid.uuid4().hex
+    if _SANE_ID.match(header_value):
+        context.request_id = header_value
+    else:
+        context.request_id = secrets.token_hex(16)
 
 
 def _finish(response: Response) -> Response:
     context = g._get_current_object()
     current = request._get_current_object()
-    request_id = getattr(context, "request_id", None) or uuid.uuid4().hex
+    request_id = getattr(context, "request_id", None) or secrets.token_hex(16)
     response.headers[HEADER] = request_id
     if not log.isEnabledFor(logging.INFO):
         return response
