@@ -118,6 +118,8 @@ def test_host_receives_signals(host_app):
         signals.phone_deleted.disconnect(unassign_from_campaigns, host_app)
 
     assert response.status_code == 204
+    assert response.get_data() == b""
+    assert "Content-Type" not in response.headers
     assert received == [(host_app, "+16054440129", HOST_USERS["ann"][1])]
 
 
