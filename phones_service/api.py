@@ -10,11 +10,12 @@ import json
 import logging
 import math
 import re
+import weakref
 from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar
 
 import flask_smorest
-from flask import Request, request
+from flask import Flask, Request, current_app, request
 from flask_smorest.etag import _get_etag_ctx as _etag_context
 from flask_smorest.exceptions import NotModified, PreconditionFailed
 from webargs import core
@@ -198,6 +199,10 @@ class Blueprint(flask_smorest.Blueprint):
         # Errors inside the blueprint keep this format even when a host
         # application mounts it on an Api with another error handler.
         self.register_error_handler(HTTPException, handle_http_exception)
+        # By app, because tests and hosts may register one blueprint on several.
+        self._etag_enabled: weakref.WeakKeyDictionary[Flask, bool] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def _check_precondition(self) -> None:
         return None
@@ -218,15 +223,16 @@ class Blueprint(flask_smorest.Blueprint):
         return decorator
 
     def _is_etag_enabled(self) -> bool:
-        """Return whether ETags are on, reading the Api's setting once a request.
+        """Return whether ETags are on, reading ETAG_DISABLED once per app.
 
-        The view's wrapper and `set_etag_value` both ask, and each reading
-        of flask-smorest's finds the current Api again.
+        flask-smorest reads it again on every call, two per GET, and each
+        reading looks up the current Api. Here it is read at the app's first
+        request, so a later change has no effect.
         """
-        context = _etag_context()
-        enabled = context.get("enabled")
+        app = current_app._get_current_object()
+        enabled = self._etag_enabled.get(app)
         if enabled is None:
-            enabled = context["enabled"] = super()._is_etag_enabled()
+            enabled = self._etag_enabled[app] = super()._is_etag_enabled()
         return enabled
 
     def _check_not_modified(self, etag: str) -> None:

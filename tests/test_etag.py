@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from flask_migrate import upgrade
 
 from .conftest import authorized_client, create_key, make_app, register
 
@@ -134,14 +135,19 @@ def test_stale_patch_changes_nothing(client, phone):
     assert client.get(path(phone)).get_json() == phone
 
 
-def test_etag_disabled_sends_none(database, tmp_path):
-    app = make_app(database, tmp_path, ETAG_DISABLED=True)
-    client = authorized_client(app, create_key(app)[0])
-    created = register(client).get_json()
+def test_etag_disabled_sends_none(client, phone, tmp_path_factory):
+    """One app's setting leaves another app's ETags in the same process alone."""
+    assert client.get(path(phone)).headers["ETag"]
+    folder = tmp_path_factory.mktemp("etag_disabled")
+    app = make_app(folder / "phones.db", folder, ETAG_DISABLED=True)
+    with app.app_context():
+        upgrade()
+    disabled = authorized_client(app, create_key(app)[0])
+    created = register(disabled).get_json()
 
-    first = client.get(f"/api/phones/{created['uuid']}")
-    again = client.get(f"/api/phones/{created['uuid']}", headers={"If-None-Match": "*"})
-    changed = client.patch(
+    first = disabled.get(f"/api/phones/{created['uuid']}")
+    again = disabled.get(f"/api/phones/{created['uuid']}", headers={"If-None-Match": "*"})
+    changed = disabled.patch(
         f"/api/phones/{created['uuid']}", json={"name": "Desk"}, headers={"If-Match": '"stale"'}
     )
 
@@ -150,3 +156,4 @@ def test_etag_disabled_sends_none(database, tmp_path):
     assert again.status_code == 200
     assert changed.status_code == 200
     assert "ETag" not in changed.headers
+    assert client.get(path(phone)).headers["ETag"]
