@@ -165,9 +165,10 @@ class SqliteStatement:
     """
 
     def __init__(self, statement: Executable) -> None:
-        compiled = statement.compile(dialect=sqlite_dialect.dialect())
+        # Named parameters, so that the sqlite3 module reads each value from
+        # the caller's dictionary itself, ignoring names it does not use.
+        compiled = statement.compile(dialect=sqlite_dialect.dialect(paramstyle="named"))
         self.sql = str(compiled)
-        self.names = tuple(compiled.positiontup or ())
         self.constants = {
             name: bind.value
             for name, bind in compiled.binds.items()
@@ -176,11 +177,9 @@ class SqliteStatement:
 
     def first(self, connection: sqlite3.Connection, params: dict[str, Any]) -> Any:
         """Return the first row, as a tuple of the stored values, or None."""
-        constants = self.constants
-        values = [
-            params[name] if name in params else constants[name] for name in self.names
-        ]
-        return connection.execute(self.sql, values).fetchone()
+        if self.constants:
+            params = {**self.constants, **params}
+        return connection.execute(self.sql, params).fetchone()
 
 
 @functools.cache
