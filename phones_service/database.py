@@ -103,25 +103,55 @@ class _State:
 
     def reader(self) -> sqlite3.Connection | None:
         """Return this thread's reading connection, opened on first use."""
-        readers = self._readers
         engine = self.get_engine()
+        current: _Reader | None = getattr(self._readers, "reader", None)
         # engine.dispose() replaces the pool. A reader opened before then
         # may point at a database file that has since been replaced.
-        if getattr(readers, "pool", None) is not engine.pool:
-            previous = getattr(readers, "connection", None)
-            if previous is not None:
-                previous.close()
-            readers.connection = _open_reader(engine)
-            readers.pool = engine.pool
-        return readers.connection
+        if current is None or current.pool is not engine.pool:
+            if current is not None:
+                current.close()
+            current = self._readers.reader = _Reader(_open_reader(engine), engine.pool)
+            if not event.contains(engine, "engine_disposed", self._close_reader):
+                event.listen(engine, "engine_disposed", self._close_reader)
+        return current.connection
+
+    def _close_reader(self, _engine: Engine) -> None:
+        # Only the disposing thread's reader, because another thread may be
+        # reading on its own. That thread replaces its reader at its next read.
+        current: _Reader | None = getattr(self._readers, "reader", None)
+        if current is not None:
+            current.close()
+
+
+class _Reader:
+    """A thread's reading connection, closed as soon as nothing refers to it.
+
+    A sqlite3 connection refers to itself through its statement cache, so
+    without this it would stay open until the garbage collector's next
+    cycle, and a server that starts a thread per request would pile up
+    open files.
+    """
+
+    __slots__ = ("connection", "pool")
+
+    def __init__(self, connection: sqlite3.Connection | None, pool: Any) -> None:
+        self.connection = connection
+        self.pool = pool
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+
+    def __del__(self) -> None:
+        self.close()
 
 
 def _open_reader(engine: Engine) -> sqlite3.Connection | None:
     if engine.dialect.name != "sqlite" or not isinstance(engine.pool, QueuePool):
         return None
     # The pool opens it, so the engine's connect settings apply. Detached,
-    # it no longer counts against the pool, and it closes when its thread
-    # ends and the thread's storage is freed.
+    # it no longer counts against the pool.
     pooled = engine.raw_connection()
     pooled.detach()
     return pooled.dbapi_connection
@@ -148,8 +178,9 @@ def sqlite_reader() -> sqlite3.Connection | None:
     Each statement runs in its own implicit read transaction, which ends
     when its cursor is freed, without a BEGIN and COMMIT that would each
     release the GIL to the other gunicorn threads and wait to take it
-    back. The connection belongs to its thread for the thread's lifetime,
-    so a request takes no connection from the pool and returns none.
+    back. The connection belongs to its thread and closes when the thread
+    ends or disposes of the engine, so a request takes no connection from
+    the pool and returns none.
     Returns None where the engine is not SQLite, and for an in-memory
     database, whose single connection per thread the session uses too.
     """
