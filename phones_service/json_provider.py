@@ -95,11 +95,12 @@ def json_text_response(text: str, parse: Callable[[], Any]) -> Response:
     """Return a response of JSON `text`, as `current_app.json.response` would.
 
     `OrjsonProvider` writes text it embeds exactly as it is, indented or
-    not, so the text goes out without a pass through the provider. A host
-    application's own provider writes `parse()`.
+    not, so the text goes out without a pass through the provider. With
+    `sort_keys` set, or under a host application's own provider, the
+    provider writes `parse()`.
     """
     app = current_app._get_current_object()
     provider = app.json
-    if isinstance(provider, OrjsonProvider):
+    if isinstance(provider, OrjsonProvider) and not provider.sort_keys:
         return app.response_class(f"{text}\n", mimetype=provider.mimetype)
     return provider.response(parse())

@@ -292,3 +292,13 @@ def test_get_body_matches_registration_body(service_client):
         assert response.status_code == 200
         assert response.mimetype == "application/json"
         assert response.get_json() == registered.get_json()
+
+
+def test_get_follows_sort_keys(app, client):
+    app.json.sort_keys = True
+    registered = register(client, name="Desk", provider="twilio")
+    fetched = client.get(registered.headers["Location"])
+
+    assert fetched.status_code == 200
+    assert fetched.get_data(as_text=True).startswith('{"clientUuid":')
+    assert fetched.get_data(as_text=True) == registered.get_data(as_text=True)
