@@ -18,6 +18,7 @@ import flask_smorest
 from flask import Flask, Request, current_app, request
 from flask_smorest.etag import _get_etag_ctx as _etag_context
 from flask_smorest.exceptions import NotModified, PreconditionFailed
+from flask_smorest.globals import current_api
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
@@ -199,7 +200,7 @@ class Blueprint(flask_smorest.Blueprint):
         # Errors inside the blueprint keep this format even when a host
         # application mounts it on an Api with another error handler.
         self.register_error_handler(HTTPException, handle_http_exception)
-        # By app, because tests and hosts may register one blueprint on several.
+        # By app, because one blueprint may serve several apps in a process.
         self._etag_enabled: weakref.WeakKeyDictionary[Flask, bool] = (
             weakref.WeakKeyDictionary()
         )
@@ -225,14 +226,16 @@ class Blueprint(flask_smorest.Blueprint):
     def _is_etag_enabled(self) -> bool:
         """Return whether ETags are on, reading ETAG_DISABLED once per app.
 
-        flask-smorest reads it again on every call, two per GET, and each
-        reading looks up the current Api. Here it is read at the app's first
-        request, so a later change has no effect.
+        flask-smorest reads it on every call, two per GET, from the config
+        of the app that its Api was last initialised with. Here it comes
+        from the app serving the request, at that app's first request, so
+        a later change has no effect.
         """
         app = current_app._get_current_object()
         enabled = self._etag_enabled.get(app)
         if enabled is None:
-            enabled = self._etag_enabled[app] = super()._is_etag_enabled()
+            setting = f"{current_api.config_prefix}ETAG_DISABLED"
+            enabled = self._etag_enabled[app] = not app.config.get(setting, False)
         return enabled
 
     def _check_not_modified(self, etag: str) -> None:
