@@ -89,9 +89,7 @@ def _shared_client(
     changes in the database gives a new key here, so a renamed client gets
     a new instance.
     """
-    client = Client(id=client_id, uuid=client_uuid, name=name, created_at=created_at)
-    make_transient_to_detached(client)
-    return client
+    return _detached_client(client_id, client_uuid, name, created_at)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -106,9 +104,15 @@ def _shared_sqlite_client(
 
 def detached_copy(client: Client) -> Client:
     """Return a new detached client with the column values of `client`."""
-    copy = Client(id=client.id, uuid=client.uuid, name=client.name, created_at=client.created_at)
-    make_transient_to_detached(copy)
-    return copy
+    return _detached_client(client.id, client.uuid, client.name, client.created_at)
+
+
+def _detached_client(
+    client_id: int, client_uuid: uuid.UUID, name: str, created_at: datetime | None
+) -> Client:
+    client = Client(id=client_id, uuid=client_uuid, name=name, created_at=created_at)
+    make_transient_to_detached(client)
+    return client
 
 
 class AccountRepository:

@@ -19,7 +19,7 @@ from flask import Flask, current_app, g
 from sqlalchemy import Engine, Executable, create_engine, event, make_url
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import QueuePool
+from sqlalchemy.pool import Pool, QueuePool
 
 from .models import Base
 
@@ -134,7 +134,7 @@ class _Reader:
 
     __slots__ = ("connection", "pool")
 
-    def __init__(self, connection: sqlite3.Connection | None, pool: Any) -> None:
+    def __init__(self, connection: sqlite3.Connection | None, pool: Pool) -> None:
         self.connection = connection
         self.pool = pool
 

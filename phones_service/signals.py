@@ -2,8 +2,8 @@
 
 Receivers get the app as sender and `phone` and `client` as keyword
 arguments. The client is a detached copy made for the one change, so a
-receiver may add it to a session. A receiver that raises cannot undo the committed change: the
-error is logged and the other receivers still run.
+receiver may add it to a session. A receiver that raises cannot undo the
+committed change: the error is logged and the other receivers still run.
 """
 
 from __future__ import annotations
