@@ -81,14 +81,21 @@ def test_walkthrough_logs_no_secret(app, client, api_key, anonymous, caplog):
         assert leaks == [], "a log record contains a secret"
 
 
-def test_redact_filter_masks_keys():
-    record = logging.LogRecord(
-        "x", logging.INFO, __file__, 1,
-        "got %s and Bearer abc.def", ("phk_AbCdEfGh_secretpart123",), None,
-    )
+@pytest.mark.parametrize(
+    ("message", "args", "expected"),
+    [
+        ("got %s and Bearer abc.def", ("phk_AbCdEfGh_secretpart123",),
+         "got phk_AbCdEfGh_[redacted] and Bearer [redacted]"),
+        ("key %s", ("phk_AbCdEfGh_secretpart123",), "key phk_AbCdEfGh_[redacted]"),
+        ("header Bearer %s", ("abc.def",), "header Bearer [redacted]"),
+        ("GET /api/phones 200 client=%s", ("-",), "GET /api/phones 200 client=-"),
+    ],
+)  # fmt: skip
+def test_redact_filter_masks_keys(message, args, expected):
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, message, args, None)
     RedactSecrets().filter(record)
 
-    assert record.getMessage() == "got phk_AbCdEfGh_[redacted] and Bearer [redacted]"
+    assert record.getMessage() == expected
 
 
 def test_path_cannot_forge_log_lines(client, caplog):
