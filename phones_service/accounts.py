@@ -19,7 +19,13 @@ from typing import NamedTuple
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 
-from .database import WRITE_TRANSACTION, sqlite_reader, sqlite_statement
+from .database import (
+    WRITE_TRANSACTION,
+    load_json,
+    packed_row,
+    sqlite_reader,
+    sqlite_statement,
+)
 from .models import ApiKey, Client, read_sqlite_datetime, utcnow
 
 log = logging.getLogger(__name__)
@@ -46,6 +52,7 @@ _KEY_LOOKUP = (
     .join(Client, Client.id == ApiKey.client_id)
     .where(ApiKey.key_hash == bindparam("key_hash"))
 )
+_PACKED_KEY_LOOKUP = packed_row(_KEY_LOOKUP)
 
 
 class AccountError(Exception):
@@ -223,10 +230,11 @@ class AccountRepository:
             client = _shared_client(found.client_id, found.uuid, found.name, found.created_at)
             return _KeyState(found.id, found.revoked_at is not None, found.last_used_at, client)
 
-        row = sqlite_statement(_KEY_LOOKUP).first(reader, {"key_hash": key_hash})
+        row = sqlite_statement(_PACKED_KEY_LOOKUP).first(reader, {"key_hash": key_hash})
         if row is None:
             return None
-        key_id, revoked_at, last_used_at, client_id, client_uuid, name, created_at = row
+        values = load_json(row[0])
+        key_id, revoked_at, last_used_at, client_id, client_uuid, name, created_at = values
         client = _shared_sqlite_client(client_id, client_uuid, name, created_at)
         return _KeyState(
             key_id, revoked_at is not None, read_sqlite_datetime(last_used_at), client

@@ -13,11 +13,17 @@ import threading
 
 import pytest
 
-from phones_service.database import sqlite_reader
+from phones_service.accounts import _KEY_LOOKUP, hash_key
+from phones_service.database import (
+    load_json,
+    packed_row,
+    sqlite_reader,
+    sqlite_statement,
+)
 from phones_service.extensions import db
 
 from .backends import as_url
-from .conftest import register
+from .conftest import create_key, register
 
 pytestmark = pytest.mark.sqlite_run_only("tests the SQLite reading connection")
 
@@ -137,3 +143,17 @@ def test_reader_is_outside_the_pool(app, client):
         sqlite_reader()
         # The reader is not taken from the pool, so none stays checked out.
         assert db.engine.pool.checkedout() == 0
+
+
+@pytest.mark.parametrize("name", ["Plain", 'Quote " and \\ backslash', "Ünïcode 📞"])
+def test_packed_row_reads_as_its_columns(app, name):
+    key, _ = create_key(app, name)
+    params = {"key_hash": hash_key(key)}
+    with app.app_context():
+        reader = sqlite_reader()
+        columns = sqlite_statement(_KEY_LOOKUP).first(reader, params)
+        packed = sqlite_statement(packed_row(_KEY_LOOKUP)).first(reader, params)
+
+    assert len(packed) == 1
+    assert tuple(load_json(packed[0])) == columns
+    assert name in columns

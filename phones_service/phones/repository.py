@@ -46,7 +46,6 @@ from .documents import (
     phone_json,
     sqlite_document,
     sqlite_timestamp,
-    sqlite_uuid,
 )
 from .search import (
     SearchKind,
@@ -140,9 +139,10 @@ _NEWEST_FIRST = (Phone.created_at.desc(), Phone.uuid.desc())
 _GET_ROW = _PHONE_ROWS.where(
     _OF_CLIENT, Phone.uuid == bindparam("phone_uuid", type_=Phone.uuid.type)
 )
-# SQLite builds the phone's JSON text, and the version that its ETag needs.
+# SQLite builds the phone's JSON text, after the `updatedAt` that its ETag
+# needs. One column: the sqlite3 module releases the GIL around each one.
 _GET_DOCUMENT = select(
-    sqlite_document(), sqlite_uuid(Phone.uuid), sqlite_timestamp(Phone.updated_at)
+    sqlite_timestamp(Phone.updated_at).concat(sqlite_document())
 ).where(_OF_CLIENT, Phone.uuid == bindparam("phone_uuid", type_=Phone.uuid.type))
 # Totals kept by database triggers, so that a total is one small read.
 _COUNTED_TOTAL = select(func.coalesce(func.sum(PhoneStatusCount.count), 0)).where(
@@ -406,8 +406,9 @@ class PhoneRepository:
             found = sqlite_statement(_GET_DOCUMENT).first(reader, params)
             if found is None:
                 return None
-            text, stored_uuid, updated_at = found
-            return PhoneDocument(stored_uuid, updated_at, text)
+            # A timestamp has no brace, and the document starts with one.
+            updated_at, brace, rest = found[0].partition("{")
+            return PhoneDocument(str(phone_uuid), updated_at, brace + rest)
 
         row = self.get(phone_uuid)
         if row is None:
