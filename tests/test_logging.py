@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+import os
+import re
 
 import pytest
 
 from phones_service.logging_config import RedactSecrets
+from phones_service.request_log import new_request_id
 
 from .conftest import register
 
@@ -28,9 +31,29 @@ def test_one_line_per_request(client, caplog):
 
 
 def test_request_id_is_generated(client):
-    response = client.get("/api/phones")
+    first = client.get("/api/phones").headers["X-Request-ID"]
+    second = client.get("/api/phones").headers["X-Request-ID"]
 
-    assert len(response.headers["X-Request-ID"]) == 32
+    assert re.fullmatch("[0-9a-f]{32}", first)
+    assert re.fullmatch("[0-9a-f]{32}", second)
+    assert first != second
+
+
+def test_forked_worker_generates_other_ids():
+    # gunicorn forks its workers from one process; each must draw its own ids.
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.write(write_end, new_request_id().encode())
+        os._exit(0)
+    os.close(write_end)
+    ours = new_request_id()
+    with os.fdopen(read_end) as pipe:
+        theirs = pipe.read()
+    os.waitpid(pid, 0)
+
+    assert re.fullmatch("[0-9a-f]{32}", theirs)
+    assert theirs != ours
 
 
 def test_sane_request_id_is_kept(client, caplog):
