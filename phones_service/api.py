@@ -245,9 +245,13 @@ class Blueprint(flask_smorest.Blueprint):
         W/"tag" matches "tag". flask-smorest compares strongly and sends
         its 304 without the ETag.
         """
+        current = request._get_current_object()
+        # Most requests send no If-None-Match: skip parsing an empty one.
+        if "HTTP_IF_NONE_MATCH" not in current.environ:
+            return
         if (
-            request.method in self.METHODS_CHECKING_NOT_MODIFIED
-            and request.if_none_match.contains_weak(etag)
+            current.method in self.METHODS_CHECKING_NOT_MODIFIED
+            and current.if_none_match.contains_weak(etag)
         ):
             not_modified = NotModified()
             # Read by handle_http_exception, as flask_smorest.abort sets it.

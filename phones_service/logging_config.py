@@ -45,7 +45,8 @@ def configure_logging(level: int = logging.INFO) -> None:
     if root.handlers:
         return
     # Switches that the logging module's source offers: no findCaller()
-    # stack walk per record, and no thread or multiprocessing names.
+    # stack walk per record, and no thread or multiprocessing names. Process
+    # ids stay, because gunicorn's own log lines show them.
     logging._srcfile = None
     logging.logThreads = False
     logging.logMultiprocessing = False
