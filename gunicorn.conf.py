@@ -1,7 +1,8 @@
 """gunicorn settings: one process with threads, on loopback unless HOST is set.
 
 HOST and PORT set the address (default 127.0.0.1:3000); THREADS sets the
-thread count (default 4).
+thread count (default 4); WORKER_CPUS, a list such as "3" or "2,3", keeps
+each worker process on one of those CPUs (default: wherever Linux puts it).
 """
 
 import os
@@ -26,6 +27,42 @@ loglevel = "info"
 # gunicorn 27 opens one control socket path shared by every instance of the
 # user, so servers on other ports would replace each other's.
 control_socket_disable = True
+
+
+def _worker_cpus(text: str) -> list[int]:
+    """Read WORKER_CPUS, raising ValueError for a CPU this process cannot use."""
+    if not text.strip():
+        return []
+    if not hasattr(os, "sched_setaffinity"):
+        raise ValueError("WORKER_CPUS needs Linux; unset it on this system")
+    available = os.sched_getaffinity(0)
+    cpus = []
+    for part in text.split(","):
+        if not part.strip().isdigit() or int(part) not in available:
+            raise ValueError(
+                f"WORKER_CPUS={text!r}: {part.strip()!r} is not a CPU number "
+                f"available here; choose from {sorted(available)}"
+            )
+        cpus.append(int(part))
+    return cpus
+
+
+_pinned_cpus = _worker_cpus(os.environ.get("WORKER_CPUS", ""))
+
+
+def post_fork(server, worker):
+    """Keep the new worker on one CPU of WORKER_CPUS, in turn, if it names any.
+
+    Its threads take turns holding the GIL. On several cores, a thread that
+    releases it wakes a waiting thread on another core, and the two hand it
+    back and forth. On the machine of docs/benchmarks.md, a GET cost 36
+    context switches with the worker on both cores and under 1 on one.
+    Threads that the worker starts later inherit the setting.
+    """
+    if _pinned_cpus:
+        cpu = _pinned_cpus[(worker.age - 1) % len(_pinned_cpus)]
+        os.sched_setaffinity(0, {cpu})
+        server.log.info("Worker %s runs on CPU %s", worker.pid, cpu)
 
 
 def on_starting(server):
