@@ -27,6 +27,19 @@ class LoadSettings:
     connections: int
     threads: int
     timeout: int
+    # CPU that the server's worker keeps to (WORKER_CPUS), and wrk avoids.
+    # None lets Linux place both.
+    server_cpu: int | None = None
+
+    def server_env(self) -> dict[str, str]:
+        """Return the environment that keeps a gunicorn worker on `server_cpu`."""
+        return {} if self.server_cpu is None else {"WORKER_CPUS": str(self.server_cpu)}
+
+    def wrk_cpus(self) -> set[int] | None:
+        """Return the CPUs left for wrk, or None to let Linux place it."""
+        if self.server_cpu is None:
+            return None
+        return os.sched_getaffinity(0) - {self.server_cpu}
 
 
 @dataclass(frozen=True)
@@ -73,9 +86,11 @@ def run_wrk(
     env.pop("BENCH_API_KEY", None)
     if api_key is not None:
         env["BENCH_API_KEY"] = api_key
+    cpus = settings.wrk_cpus()
     completed = subprocess.run(
         command,
         env=env,
+        preexec_fn=None if cpus is None else lambda: os.sched_setaffinity(0, cpus),
         capture_output=True,
         text=True,
         timeout=duration + settings.timeout + EXIT_GRACE,

@@ -14,6 +14,7 @@ import argparse
 import dataclasses
 import json
 import logging
+import os
 import shutil
 import sys
 import tempfile
@@ -58,6 +59,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     _add_data_options(parser)
     _add_load_options(parser)
+    _add_cpu_option(parser)
     _add_output_options(parser)
     return parser.parse_args(argv)
 
@@ -96,6 +98,29 @@ def _add_load_options(parser: argparse.ArgumentParser) -> None:
             default=default,
             help=f"{text} (default {default})",
         )
+
+
+def _add_cpu_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--server-cpu",
+        type=_server_cpu,
+        default=None,
+        help="CPU to keep the server's worker on (WORKER_CPUS), with wrk on the "
+        "others (default: none, so Linux places both, as with `make run`)",
+    )
+
+
+def _server_cpu(text: str) -> int | None:
+    if text == "none":
+        return None
+    available = os.sched_getaffinity(0)
+    if not text.isdigit() or int(text) not in available:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not 'none' or a CPU of {sorted(available)}"
+        )
+    if len(available) < 2:
+        raise argparse.ArgumentTypeError("one CPU only: wrk would have none left")
+    return int(text)
 
 
 def _add_output_options(parser: argparse.ArgumentParser) -> None:
@@ -157,7 +182,12 @@ def main(argv: list[str] | None = None) -> int:
         log.error("--wrk-threads must be at most --connections")
         return 2
     settings = LoadSettings(
-        args.duration, args.warmup, args.connections, args.wrk_threads, args.timeout
+        args.duration,
+        args.warmup,
+        args.connections,
+        args.wrk_threads,
+        args.timeout,
+        args.server_cpu,
     )
     folder = Path(tempfile.mkdtemp(prefix="phones-bench-", dir=args.workdir))
     try:
@@ -199,7 +229,8 @@ def measure_ceiling(
 ) -> tuple[OperationResult, int]:
     """Measure the bare Flask app and return its result and peak memory in KiB."""
     log_path = folder / "ceiling.log"
-    with Gunicorn("bench.ceiling:app", {}, log_path, ready_path="/") as server:
+    env = settings.server_env()
+    with Gunicorn("bench.ceiling:app", env, log_path, ready_path="/") as server:
         request = Request("path", {"path": "/"})
         result = _measure(server, "ceiling", lambda: request, settings, None)
         assert server.memory is not None
@@ -222,7 +253,7 @@ def measure_size(
     result = _size_result(database)
     result.ceiling, result.ceiling_memory_kib = measure_ceiling(size_folder, settings)
     alone = dataclasses.replace(settings, connections=1, threads=1)
-    with _service(database, size_folder) as server:
+    with _service(database, size_folder, settings) as server:
         for operation in operations:
             factory = factories[operation]
             measured = _measure(server, operation, factory, settings, database.api_key)
@@ -239,13 +270,16 @@ def measure_size(
     return result
 
 
-def _service(database: SeededDatabase, folder: Path) -> Gunicorn:
+def _service(
+    database: SeededDatabase, folder: Path, settings: LoadSettings
+) -> Gunicorn:
     # A PHONES_DATABASE_URL in the caller's environment would win over
     # DATABASE_URL, so both are set.
     env = {
         "DATABASE_URL": database.url,
         "PHONES_DATABASE_URL": database.url,
         "PHONES_SECRET_KEY": database.secret_key,
+        **settings.server_env(),
     }
     return Gunicorn("wsgi:app", env, folder / "server.log", ready_path="/healthz")
 
