@@ -30,6 +30,9 @@ class LoadSettings:
     # CPU that the server's worker keeps to (WORKER_CPUS), and wrk avoids.
     # None lets Linux place both.
     server_cpu: int | None = None
+    # Rounds of the ceiling and every operation per size; each result is the
+    # round with the median throughput.
+    rounds: int = 1
 
     def server_env(self) -> dict[str, str]:
         """Return the environment that keeps a gunicorn worker on `server_cpu`."""

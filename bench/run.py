@@ -89,6 +89,7 @@ def _add_load_options(parser: argparse.ArgumentParser) -> None:
         ("--connections", 8, "open connections that wrk keeps busy"),
         ("--wrk-threads", 1, "wrk threads, at most the connections"),
         ("--timeout", 20, "seconds after which wrk counts a request as timed out"),
+        ("--rounds", 3, "rounds per size, each result the median round's"),
     ]
     for name, default, text in options:
         minimum = 0 if name == "--warmup" else 1
@@ -188,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         args.wrk_threads,
         args.timeout,
         args.server_cpu,
+        args.rounds,
     )
     folder = Path(tempfile.mkdtemp(prefix="phones-bench-", dir=args.workdir))
     try:
@@ -251,9 +253,28 @@ def measure_size(
     ids_path.write_text("\n".join(database.phone_ids) + "\n")
     factories = _request_factories(database, ids_path, prefixes, settings)
     result = _size_result(database)
-    result.ceiling, result.ceiling_memory_kib = measure_ceiling(size_folder, settings)
+    rounds = []
+    for number in range(1, settings.rounds + 1):
+        log.info("%d phones: round %d of %d", phones, number, settings.rounds)
+        measured = dataclasses.replace(result, operations=[])
+        _measure_round(measured, database, size_folder, operations, factories, settings)
+        rounds.append(measured)
+    _keep_median_rounds(result, rounds)
+    return result
+
+
+def _measure_round(
+    result: SizeResult,
+    database: SeededDatabase,
+    folder: Path,
+    operations: list[str],
+    factories: dict[str, RequestFactory],
+    settings: LoadSettings,
+) -> None:
+    """Measure the ceiling, then each operation, into `result`."""
+    result.ceiling, result.ceiling_memory_kib = measure_ceiling(folder, settings)
     alone = dataclasses.replace(settings, connections=1, threads=1)
-    with _service(database, size_folder, settings) as server:
+    with _service(database, folder, settings) as server:
         for operation in operations:
             factory = factories[operation]
             measured = _measure(server, operation, factory, settings, database.api_key)
@@ -267,7 +288,28 @@ def measure_size(
         assert server.memory is not None
         result.peak_memory_kib = server.memory.sample()
         result.worker_restarted = server.worker_restarted()
-    return result
+
+
+def _keep_median_rounds(result: SizeResult, rounds: list[SizeResult]) -> None:
+    """Keep, for the ceiling and each operation, the round of median throughput.
+
+    Memory is the highest peak of all rounds.
+    """
+    ceilings = [measured.ceiling for measured in rounds if measured.ceiling]
+    result.ceiling = _median(ceilings) if ceilings else None
+    result.ceiling_memory_kib = max(measured.ceiling_memory_kib for measured in rounds)
+    result.peak_memory_kib = max(measured.peak_memory_kib for measured in rounds)
+    result.worker_restarted = any(measured.worker_restarted for measured in rounds)
+    for index, first in enumerate(rounds[0].operations):
+        samples = [measured.operations[index] for measured in rounds]
+        assert all(sample.operation == first.operation for sample in samples)
+        result.operations.append(_median(samples))
+
+
+def _median(samples: list[OperationResult]) -> OperationResult:
+    """Return the sample of median throughput, the lower one of an even count."""
+    ordered = sorted(samples, key=lambda sample: sample.load.throughput)
+    return ordered[(len(ordered) - 1) // 2]
 
 
 def _service(
