@@ -222,3 +222,29 @@ def test_sqlite_rejects_ids_beyond_the_search_index(app, client, phone):
         client.get("/api/phones", query_string={"search": "0999"}).get_json()["total"]
         == 0
     )
+
+
+@pytest.mark.parametrize("status", [None, "active", "pending"])
+@pytest.mark.parametrize("named_elsewhere", [2, 8])
+def test_search_counts_overlap_once(client, status, named_elsewhere):
+    # "2065" is in 6 numbers, and in the names of 2 of those phones and of
+    # phones numbered elsewhere. With 2 of those, the names are the smaller
+    # side of the overlap count. With 8, the numbers are.
+    phones = []
+    for index in range(6):
+        name = "Desk 2065" if index < 2 else "Plain"
+        phones.append((f"+120655501{index:02d}", name, STATUSES[index % 2]))
+    for index in range(named_elsewhere):
+        phones.append((f"+160544402{index:02d}", "Line 2065", STATUSES[index % 2]))
+    registered = []
+    for number, name, phone_status in phones:
+        response = register(client, number, name=name, status=phone_status)
+        assert response.status_code == 201, response.get_json()
+        body = response.get_json()
+        registered.append(Phone(body["uuid"], number, name, phone_status, body["createdAt"]))
+
+    expected = newest_first([phone for phone in registered if matches(phone, "2065", status)])
+    seen, totals = pages(client, "2065", status, 4, use_cursor=False)
+
+    assert seen == expected
+    assert totals == {len(expected)}

@@ -361,8 +361,12 @@ class PhoneRepository:
 
         names = count(statements.name_total)
         numbers = count(statements.number_total)
-        # A phone that matches by name and by number counts once.
-        both = count(statements.both_total) if names and numbers else 0
+        # A phone that matches by name and by number counts once. Counting
+        # them reads the matches of one side, so read the smaller one.
+        both = 0
+        if names and numbers:
+            by_name = names <= numbers
+            both = count(statements.both_total_by_name if by_name else statements.both_total)
         total = names + numbers - both
 
         needed_rows = params.get("offset", 0) + params["rows"]

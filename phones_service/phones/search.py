@@ -147,8 +147,10 @@ class SqliteStatements:
     name_total: Select[Any]
     # Phones whose number matches, or None for a text without digits.
     number_total: Select[Any] | None
-    # Phones whose name and number both match.
+    # Phones whose name and number both match, counted by reading the number
+    # matches or the name matches. The caller reads the side with fewer.
     both_total: Select[Any] | None
+    both_total_by_name: Select[Any] | None
     # Condition on a phone row, for reading the client's rows in turn.
     condition: Any
     # Ids of the matching phones, from the indexes.
@@ -186,7 +188,7 @@ def sqlite_statements(kind: SearchKind) -> SqliteStatements:
     )
     condition = Phone.name.in_(names)
     if indexed_digits is None:
-        return SqliteStatements(name_total, None, None, condition, named)
+        return SqliteStatements(name_total, None, None, None, condition, named)
 
     if indexed_digits:
         in_range = [
@@ -209,11 +211,23 @@ def sqlite_statements(kind: SearchKind) -> SqliteStatements:
     both_total = select(func.count()).where(
         Phone.id.in_(numbered), Phone.name.in_(names)
     )
+    in_status = [_IN_STATUS] if status else []
+    both_total_by_name = (
+        select(func.count())
+        .select_from(Phone)
+        .with_hint(Phone, "INDEXED BY phones_search_by_name", "sqlite")
+        .where(_OF_CLIENT, Phone.name.in_(names), _number_like(), *in_status)
+    )
     # A number contains digits only, so LIKE finds what the index finds,
     # without reading every match from the index first.
     condition = or_(condition, _number_like())
     return SqliteStatements(
-        name_total, number_total, both_total, condition, named.union(numbered)
+        name_total,
+        number_total,
+        both_total,
+        both_total_by_name,
+        condition,
+        named.union(numbered),
     )
 
 
