@@ -38,12 +38,13 @@ def _worker_cpus(text: str) -> list[int]:
     available = os.sched_getaffinity(0)
     cpus = []
     for part in text.split(","):
-        if not part.strip().isdigit() or int(part) not in available:
+        number = part.strip()
+        if not (number.isascii() and number.isdigit()) or int(number) not in available:
             raise ValueError(
-                f"WORKER_CPUS={text!r}: {part.strip()!r} is not a CPU number "
+                f"WORKER_CPUS={text!r}: {number!r} is not a CPU number "
                 f"available here; choose from {sorted(available)}"
             )
-        cpus.append(int(part))
+        cpus.append(int(number))
     return cpus
 
 

@@ -79,7 +79,7 @@ def test_worker_threads_stay_on_named_cpu(tmp_path):
         assert f"runs on CPU {cpu}" in server.log_path.read_text()
 
 
-@pytest.mark.parametrize("cpus", ["x", "-1", "4096", "0,,1"])
+@pytest.mark.parametrize("cpus", ["x", "-1", "4096", "0,,1", "²", "\uff10", "0 1"])
 def test_invalid_worker_cpus_stop_the_start(tmp_path, cpus):
     server = _server(tmp_path, cpus)
 
