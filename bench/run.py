@@ -115,7 +115,7 @@ def _server_cpu(text: str) -> int | None:
     if text == "none":
         return None
     available = os.sched_getaffinity(0)
-    if not text.isdigit() or int(text) not in available:
+    if not (text.isascii() and text.isdigit()) or int(text) not in available:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not 'none' or a CPU of {sorted(available)}"
         )

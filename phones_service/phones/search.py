@@ -190,6 +190,7 @@ def sqlite_statements(kind: SearchKind) -> SqliteStatements:
     if indexed_digits is None:
         return SqliteStatements(name_total, None, None, None, condition, named)
 
+    in_status = [_IN_STATUS] if status else []
     if indexed_digits:
         in_range = [
             text("phones_search_numbers MATCH :numbers"),
@@ -203,7 +204,6 @@ def sqlite_statements(kind: SearchKind) -> SqliteStatements:
     else:
         # The covering index on (client_id, number) contains every number.
         hint = "INDEXED BY uq_phones_numbers_client_number"
-        in_status = [_IN_STATUS] if status else []
         conditions = [_OF_CLIENT, _number_like(), *in_status]
         numbered = select(Phone.id).with_hint(Phone, hint, "sqlite").where(*conditions)
         number_total = select(func.count()).select_from(Phone)
@@ -211,7 +211,6 @@ def sqlite_statements(kind: SearchKind) -> SqliteStatements:
     both_total = select(func.count()).where(
         Phone.id.in_(numbered), Phone.name.in_(names)
     )
-    in_status = [_IN_STATUS] if status else []
     both_total_by_name = (
         select(func.count())
         .select_from(Phone)
