@@ -30,7 +30,7 @@ class LoadSettings:
     # CPU that the server's worker keeps to (WORKER_CPUS), and wrk avoids.
     # None lets Linux place both.
     server_cpu: int | None = None
-    # Rounds of the ceiling and every operation per size; each result is the
+    # Rounds of the ceiling and every operation per size. Each result is the
     # round with the median throughput.
     rounds: int = 1
 

@@ -246,7 +246,7 @@ class Blueprint(flask_smorest.Blueprint):
         its 304 without the ETag.
         """
         current = request._get_current_object()
-        # Most requests send no If-None-Match: skip parsing an empty one.
+        # Most requests send no If-None-Match, so skip building an empty one.
         if "HTTP_IF_NONE_MATCH" not in current.environ:
             return
         if (

@@ -22,9 +22,9 @@ _SANE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}\Z")
 def new_request_id() -> str:
     """Return 32 random hex digits.
 
-    An id only tells requests apart, so it comes from the `random` module,
-    which Python reseeds in each forked worker, rather than from a system
-    call per request.
+    An id only distinguishes requests, so it comes from the `random`
+    module, which Python reseeds in each forked worker, rather than from a
+    system call per request.
     """
     return f"{random.getrandbits(128):032x}"
 

@@ -40,7 +40,7 @@ def test_request_id_is_generated(client):
 
 
 def test_forked_worker_generates_other_ids():
-    # gunicorn forks its workers from one process; each must draw its own ids.
+    # gunicorn forks its workers from one process, so each must draw its own ids.
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:

@@ -42,7 +42,7 @@ def _gunicorn_worker(group: int) -> int:
             continue
         fields = stat.rsplit(")", 1)[1].split()
         if int(fields[2]) == group:
-            # The program, or the script that Python runs: not a shell's -c line.
+            # The program or the script that Python runs, unlike a shell's -c line.
             commands[int(entry.name)] = command.split(b"\0")[:2]
             parents[int(entry.name)] = int(fields[1])
     gunicorn = {

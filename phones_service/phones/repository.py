@@ -139,8 +139,9 @@ _NEWEST_FIRST = (Phone.created_at.desc(), Phone.uuid.desc())
 _GET_ROW = _PHONE_ROWS.where(
     _OF_CLIENT, Phone.uuid == bindparam("phone_uuid", type_=Phone.uuid.type)
 )
-# SQLite builds the phone's JSON text, after the `updatedAt` that its ETag
-# needs. One column: the sqlite3 module releases the GIL around each one.
+# SQLite builds the phone's JSON text, prefixed with the `updatedAt` that its
+# ETag needs, in one column, because the sqlite3 module releases the GIL for
+# each column it reads.
 _GET_DOCUMENT = select(
     sqlite_timestamp(Phone.updated_at).concat(sqlite_document())
 ).where(_OF_CLIENT, Phone.uuid == bindparam("phone_uuid", type_=Phone.uuid.type))
