@@ -190,16 +190,17 @@ def sqlite_reader() -> sqlite3.Connection | None:
 class SqliteStatement:
     """A statement compiled once to SQLite's SQL, to run on `sqlite_reader()`.
 
-    Values are bound by name, as SQLAlchemy would bind them, but without its
-    type processing: the caller passes them as SQLite stores them (a uuid
-    as 32 hex digits). Constants of the statement keep their values.
+    The caller passes values by name, as to SQLAlchemy, but without its
+    type processing: as SQLite stores them (a uuid as 32 hex digits).
+    Constants of the statement keep their values.
     """
 
     def __init__(self, statement: Executable) -> None:
-        # Named parameters, so that the sqlite3 module reads each value from
-        # the caller's dictionary itself, ignoring names it does not use.
-        compiled = statement.compile(dialect=sqlite_dialect.dialect(paramstyle="named"))
+        # Positional parameters: for each named one, the sqlite3 module of
+        # Python 3.11 releases the GIL once more to look up its name.
+        compiled = statement.compile(dialect=sqlite_dialect.dialect(paramstyle="qmark"))
         self.sql = str(compiled)
+        self.names = tuple(compiled.positiontup or ())
         self.constants = {
             name: bind.value
             for name, bind in compiled.binds.items()
@@ -210,7 +211,8 @@ class SqliteStatement:
         """Return the first row, as a tuple of the stored values, or None."""
         if self.constants:
             params = {**self.constants, **params}
-        return connection.execute(self.sql, params).fetchone()
+        values = tuple([params[name] for name in self.names])
+        return connection.execute(self.sql, values).fetchone()
 
 
 def packed_row(statement: Select[Any]) -> Select[Any]:
