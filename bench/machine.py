@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import runpy
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -27,7 +28,7 @@ def describe_machine(work_folder: Path) -> dict[str, Any]:
         "source": _first_line(
             ["git", "-C", str(ROOT), "describe", "--always", "--dirty"]
         ),
-        "gunicorn_threads": int(os.environ.get("THREADS", "4")),
+        "gunicorn_threads": runpy.run_path(str(ROOT / "gunicorn.conf.py"))["threads"],
     }
 
 

@@ -27,6 +27,9 @@ pytestmark = pytest.mark.sqlite_run_only("starts its own SQLite and PostgreSQL d
 NUMBERS = [f"+1605555{index:04d}" for index in range(30)]
 COPIES = 4
 WORKERS = 16
+# Threads per server: more than the default, so that every copy of a
+# number can be in a transaction at the same time.
+SERVER_THREADS = COPIES
 REQUEST_TIMEOUT = 10
 # Bound on one burst of registrations, which usually takes a second or two.
 BURST_TIMEOUT = 60
@@ -51,7 +54,11 @@ def start_server(
 ) -> Server:
     """Start a server on `database_url` that `stack` stops when it closes."""
     server = Server(
-        env={"DATABASE_URL": database_url, "PHONES_SECRET_KEY": SECRET_KEY},
+        env={
+            "DATABASE_URL": database_url,
+            "PHONES_SECRET_KEY": SECRET_KEY,
+            "THREADS": str(SERVER_THREADS),
+        },
         log_path=log_path,
         api_key=api_key,
     )
