@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
 import os
+from collections.abc import Callable
+from types import FunctionType, MethodType
 from typing import Any
 
 from flask import Flask
@@ -16,6 +19,28 @@ from .phones.views import blp as phones_blp
 MIGRATIONS_DIRECTORY = os.path.join(os.path.dirname(__file__), os.pardir, "migrations")
 
 
+class ServiceFlask(Flask):
+    """Flask app that recognises plain functions by their code flags."""
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """Return `func`, or a coroutine function wrapped to run synchronously.
+
+        Flask calls `inspect.iscoroutinefunction` on every hook and view,
+        9 times per GET, which cost 6 % of a GET's instructions. A function
+        or bound method whose code is not a coroutine's, and that carries no
+        coroutine marker (Python 3.12's `inspect.markcoroutinefunction`),
+        is returned at once; any other callable goes through Flask's check.
+        """
+        function = func.__func__ if type(func) is MethodType else func
+        if (
+            type(function) is FunctionType
+            and not function.__code__.co_flags & inspect.CO_COROUTINE
+            and "_is_coroutine_marker" not in function.__dict__
+        ):
+            return func
+        return super().ensure_sync(func)
+
+
 def create_app(
     test_config: dict[str, Any] | None = None, instance_path: str | None = None
 ) -> Flask:
@@ -24,7 +49,9 @@ def create_app(
     `instance_path` contains the SQLite file, `config.py` and the generated
     secret key; it defaults to Flask's `instance` folder.
     """
-    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
+    app = ServiceFlask(
+        __name__, instance_path=instance_path, instance_relative_config=True
+    )
     load_config(app, test_config)
     app.json = OrjsonProvider(app)
 
