@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import logging
 import re
+import time
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 # API keys and bearer credentials, in case a message ever carries one; the
 # service itself never logs them.
@@ -21,11 +24,10 @@ class RedactSecrets(logging.Filter):
         message = record.getMessage()
         # Every match contains one of these words, so checking for them
         # first skips the regex (about 40 % of a record's cost) on other lines.
-        if "phk_" not in message and "Bearer" not in message:
-            return True
-        redacted = _SECRET.sub(_redact, message)
-        if redacted != message:
-            record.msg, record.args = redacted, None
+        if "phk_" in message or "Bearer" in message:
+            message = _SECRET.sub(_redact, message)
+        # The formatter reads the message again; this way it is built once.
+        record.msg, record.args = message, None
         return True
 
 
@@ -33,6 +35,30 @@ def _redact(match: re.Match[str]) -> str:
     if match.group(1):
         return match.group(1) + "_[redacted]"
     return match.group(2) + "[redacted]"
+
+
+class ServiceFormatter(logging.Formatter):
+    """Formatter that formats the local date and time once per second.
+
+    `logging.Formatter` calls `time.localtime` and `time.strftime` for every
+    record, which with the message built twice made up half the cost of the
+    request log line.
+    """
+
+    _second: tuple[int, str] = (-1, "")
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        """Return the record's local time, as `logging.Formatter` writes it."""
+        if datefmt is not None:
+            return super().formatTime(record, datefmt)
+        second = int(record.created)
+        cached_second, text = self._second
+        if second != cached_second:
+            text = time.strftime(
+                self.default_time_format, self.converter(record.created)
+            )
+            self._second = (second, text)
+        return self.default_msec_format % (text, record.msecs)
 
 
 def configure_logging(level: int = logging.INFO) -> None:
@@ -51,9 +77,7 @@ def configure_logging(level: int = logging.INFO) -> None:
     logging.logThreads = False
     logging.logMultiprocessing = False
     handler = logging.StreamHandler()
-    handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    )
+    handler.setFormatter(ServiceFormatter(LOG_FORMAT))
     handler.addFilter(RedactSecrets())
     root.addHandler(handler)
     root.setLevel(level)

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from phones_service.logging_config import RedactSecrets
+from phones_service.logging_config import LOG_FORMAT, RedactSecrets, ServiceFormatter
 from phones_service.request_log import new_request_id
 
 from .conftest import register
@@ -17,7 +17,9 @@ PASSWORD = "Walkthrough-Trunk-Pass-9"
 
 
 def request_lines(caplog):
-    return [r.getMessage() for r in caplog.records if r.name == "phones_service.request_log"]
+    return [
+        r.getMessage() for r in caplog.records if r.name == "phones_service.request_log"
+    ]
 
 
 def test_one_line_per_request(client, caplog):
@@ -65,7 +67,7 @@ def test_sane_request_id_is_kept(client, caplog):
 
 
 @pytest.mark.parametrize(
-    "given", ["", "has space", "x" * 129, "semi;colon", "quote\"d", "a/b"]
+    "given", ["", "has space", "x" * 129, "semi;colon", 'quote"d', "a/b"]
 )
 def test_insane_request_id_is_replaced(client, given):
     response = client.get("/api/phones", headers={"X-Request-ID": given})
@@ -92,7 +94,11 @@ def test_walkthrough_logs_no_secret(app, client, api_key, anonymous, caplog):
     client.patch(path, json={"sipTrunkPassword": PASSWORD})
     register(client, sipTrunkPassword=PASSWORD)
     register(client, "not a number", sipTrunkPassword=PASSWORD)
-    client.post("/api/phones", data=f'{{"sipTrunkPassword": "{PASSWORD}"', content_type="application/json")
+    client.post(
+        "/api/phones",
+        data=f'{{"sipTrunkPassword": "{PASSWORD}"',
+        content_type="application/json",
+    )
     anonymous.get("/api/phones", headers={"Authorization": f"Bearer {api_key}x"})
     anonymous.get("/api/phones", headers={"Authorization": f"Basic {api_key}"})
     client.delete(path)
@@ -119,6 +125,57 @@ def test_redact_filter_masks_keys(message, args, expected):
     RedactSecrets().filter(record)
 
     assert record.getMessage() == expected
+
+
+class CountedText:
+    """Argument of a log record that counts how often it is formatted."""
+
+    def __init__(self) -> None:
+        self.formatted = 0
+
+    def __str__(self) -> str:
+        self.formatted += 1
+        return "text"
+
+
+def test_filtered_record_formats_arguments_once():
+    argument = CountedText()
+    record = logging.LogRecord(
+        "x", logging.INFO, __file__, 1, "got %s", (argument,), None
+    )
+
+    RedactSecrets().filter(record)
+    line = ServiceFormatter(LOG_FORMAT).format(record)
+
+    assert line.endswith("x: got text")
+    assert argument.formatted == 1
+
+
+def record_at(created: float) -> logging.LogRecord:
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "message", None, None)
+    record.created = created
+    record.msecs = int((created - int(created)) * 1000) + 0.0
+    return record
+
+
+def test_formatter_time_matches_logging():
+    # Two records in one second, then the next second, then an earlier one.
+    times = [1_780_000_000.25, 1_780_000_000.999, 1_780_000_001.0, 1_700_000_000.5]
+    formatter = ServiceFormatter(LOG_FORMAT)
+    reference = logging.Formatter(LOG_FORMAT)
+
+    for created in times:
+        record = record_at(created)
+        assert formatter.format(record) == reference.format(record)
+
+
+def test_formatter_keeps_explicit_date_format():
+    formatter = ServiceFormatter("%(asctime)s", datefmt="%Y")
+    record = record_at(1_780_000_000.25)
+
+    assert formatter.format(record) == logging.Formatter("%(asctime)s", "%Y").format(
+        record
+    )
 
 
 def test_path_cannot_forge_log_lines(client, caplog):
