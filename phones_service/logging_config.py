@@ -40,9 +40,8 @@ def _redact(match: re.Match[str]) -> str:
 class ServiceFormatter(logging.Formatter):
     """Formatter that formats the local date and time once per second.
 
-    `logging.Formatter` calls `time.localtime` and `time.strftime` for every
-    record, which with the message built twice made up half the cost of the
-    request log line.
+    `logging.Formatter` calls `time.localtime` and `time.strftime` for
+    every record, one per request for the request log.
     """
 
     _second: tuple[int, str] = (-1, "")
