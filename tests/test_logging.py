@@ -151,6 +151,24 @@ def test_filtered_record_formats_arguments_once():
     assert argument.formatted == 1
 
 
+def test_failed_format_reports_redacted_message(capsys):
+    # A format field that no record has makes formatting fail, and logging
+    # then prints the record's message and arguments to stderr itself.
+    handler = logging.StreamHandler()
+    handler.setFormatter(ServiceFormatter("%(no_such_field)s %(message)s"))
+    handler.addFilter(RedactSecrets())
+    record = logging.LogRecord(
+        "x", logging.INFO, __file__, 1, "key %s", ("phk_AbCdEfGh_secretpart123",), None
+    )
+
+    handler.handle(record)
+
+    report = capsys.readouterr().err
+    assert "Logging error" in report
+    assert "secretpart123" not in report
+    assert "phk_AbCdEfGh_[redacted]" in report
+
+
 def record_at(created: float) -> logging.LogRecord:
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "message", None, None)
     record.created = created
