@@ -19,7 +19,23 @@ worker_class = "gthread"
 # than throughput. On 2 cores, under GETs, searches and updates at once on
 # 100,000 phones, 2 threads served the most requests of 1 to 4, with the
 # lowest p99 latency. With a single thread, GETs waited behind slow requests.
-threads = int(os.environ.get("THREADS", "2"))
+DEFAULT_THREADS = 2
+
+
+def _threads(text: str) -> int:
+    """Read THREADS, raising ValueError unless it is a whole number from 1."""
+    number = text.strip()
+    if not number:
+        return DEFAULT_THREADS
+    if not (number.isascii() and number.isdigit()) or int(number) < 1:
+        raise ValueError(
+            f"THREADS={text!r} is not a thread count; set a whole number "
+            f"from 1, such as {DEFAULT_THREADS}, or unset it"
+        )
+    return int(number)
+
+
+threads = _threads(os.environ.get("THREADS", ""))
 timeout = 30
 graceful_timeout = 10
 # The service logs each request itself, with its request id.
