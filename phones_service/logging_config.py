@@ -18,7 +18,7 @@ _SECRET = re.compile(r"(phk_[A-Za-z0-9]{8})_[A-Za-z0-9_\-]+|(Bearer\s+)\S+")
 
 
 class RedactSecrets(logging.Filter):
-    """Replace API keys and bearer tokens in a record's message."""
+    """Replace API keys and bearer tokens in a record's message and traceback."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
@@ -28,7 +28,18 @@ class RedactSecrets(logging.Filter):
             message = _SECRET.sub(_redact, message)
         # The formatter reads the message again; this way it is built once.
         record.msg, record.args = message, None
+        # A formatter writes `exc_text` when it is set, instead of formatting
+        # the exception again, so every handler gets the redacted traceback.
+        if record.exc_info and not record.exc_text:
+            record.exc_text = _EXCEPTIONS.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = _SECRET.sub(_redact, record.exc_text)
+        if record.stack_info:
+            record.stack_info = _SECRET.sub(_redact, record.stack_info)
         return True
+
+
+_EXCEPTIONS = logging.Formatter()
 
 
 def _redact(match: re.Match[str]) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import sys
 
 import pytest
 
@@ -167,6 +168,28 @@ def test_failed_format_reports_redacted_message(capsys):
     assert "Logging error" in report
     assert "secretpart123" not in report
     assert "phk_AbCdEfGh_[redacted]" in report
+
+
+def test_traceback_and_stack_are_redacted():
+    try:
+        raise ValueError("rejected Bearer phk_AbCdEfGh_secretpart123")
+    except ValueError:
+        exc_info = sys.exc_info()
+    record = logging.LogRecord(
+        "x", logging.ERROR, __file__, 1, "failed", None, exc_info
+    )
+    record.stack_info = (
+        "Stack (most recent call last):\n  key phk_AbCdEfGh_secretpart456"
+    )
+
+    RedactSecrets().filter(record)
+    line = logging.Formatter(LOG_FORMAT).format(record)
+
+    assert "Traceback" in line
+    assert "secretpart123" not in line
+    assert "secretpart456" not in line
+    assert "Bearer [redacted]" in line
+    assert "phk_AbCdEfGh_[redacted]" in line
 
 
 def record_at(created: float) -> logging.LogRecord:
