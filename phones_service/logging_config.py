@@ -21,7 +21,13 @@ class RedactSecrets(logging.Filter):
     """Replace API keys and bearer tokens in a record's message and traceback."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - anything an argument's __str__ raises
+            # A filter's error would reach the code that logged. So a call
+            # whose arguments do not fit its format logs the format alone,
+            # because the arguments may hold a secret.
+            message = f"{record.msg} [arguments that do not fit the message left out]"
         # Every match contains one of these words, so checking for them
         # first skips the regex (about 40 % of a record's cost) on other lines.
         if "phk_" in message or "Bearer" in message:

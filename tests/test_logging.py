@@ -170,6 +170,25 @@ def test_failed_format_reports_redacted_message(capsys):
     assert "phk_AbCdEfGh_[redacted]" in report
 
 
+def test_mismatched_arguments_are_left_out():
+    record = logging.LogRecord(
+        "x",
+        logging.INFO,
+        __file__,
+        1,
+        "key %s and %s",
+        ("phk_AbCdEfGh_secretpart123",),
+        None,
+    )
+
+    kept = RedactSecrets().filter(record)
+    line = logging.Formatter(LOG_FORMAT).format(record)
+
+    assert kept
+    assert "secretpart123" not in line
+    assert "key %s and %s [arguments that do not fit the message left out]" in line
+
+
 def test_traceback_and_stack_are_redacted():
     try:
         raise ValueError("rejected Bearer phk_AbCdEfGh_secretpart123")
