@@ -22,17 +22,23 @@ worker_class = "gthread"
 DEFAULT_THREADS = 2
 
 
+def _whole_number(text: str) -> int | None:
+    """Return `text` read as ASCII digits, or None if it is anything else."""
+    number = text.strip()
+    return int(number) if number.isascii() and number.isdigit() else None
+
+
 def _threads(text: str) -> int:
     """Read THREADS, raising ValueError unless it is a whole number from 1."""
-    number = text.strip()
-    if not number:
+    if not text.strip():
         return DEFAULT_THREADS
-    if not (number.isascii() and number.isdigit()) or int(number) < 1:
+    number = _whole_number(text)
+    if number is None or number < 1:
         raise ValueError(
-            f"THREADS={text!r} is not a thread count; set a whole number "
-            f"from 1, such as {DEFAULT_THREADS}, or unset it"
+            f"invalid THREADS={text!r}: set a whole number from 1, "
+            f"such as {DEFAULT_THREADS}, or unset it"
         )
-    return int(number)
+    return number
 
 
 threads = _threads(os.environ.get("THREADS", ""))
@@ -56,13 +62,13 @@ def _worker_cpus(text: str) -> list[int]:
     available = os.sched_getaffinity(0)
     cpus = []
     for part in text.split(","):
-        number = part.strip()
-        if not (number.isascii() and number.isdigit()) or int(number) not in available:
+        number = _whole_number(part)
+        if number is None or number not in available:
             raise ValueError(
-                f"WORKER_CPUS={text!r}: {number!r} is not a CPU number "
+                f"WORKER_CPUS={text!r}: {part.strip()!r} is not a CPU number "
                 f"available here; choose from {sorted(available)}"
             )
-        cpus.append(int(number))
+        cpus.append(number)
     return cpus
 
 

@@ -35,7 +35,7 @@ def test_threads_setting_is_read(monkeypatch, value, expected):
     "value", ["0", "-1", "abc", "2.5", "1e3", "\u0663", "²", "4 4"]
 )
 def test_invalid_threads_are_rejected(monkeypatch, value):
-    with pytest.raises(ValueError, match="is not a thread count") as raised:
+    with pytest.raises(ValueError, match="invalid THREADS=") as raised:
         _threads(monkeypatch, value)
 
     assert f"THREADS={value!r}" in str(raised.value)
@@ -53,4 +53,4 @@ def test_invalid_threads_stop_the_start(tmp_path):
         server.start()
 
     log = server.log_path.read_text()
-    assert "THREADS='0' is not a thread count" in log
+    assert "invalid THREADS='0': set a whole number from 1" in log
