@@ -26,10 +26,11 @@ class ServiceFlask(Flask):
         """Return `func`, or a coroutine function wrapped to run synchronously.
 
         Flask calls `inspect.iscoroutinefunction` on every hook and view,
-        9 times per GET, about 2 % of a GET's instructions. A function
-        or bound method whose code is not a coroutine's, and that carries no
-        coroutine marker (Python 3.12's `inspect.markcoroutinefunction`),
-        is returned at once; any other callable goes through Flask's check.
+        9 times per GET, about 2 % of a GET's instructions. Here a function
+        or bound method is returned at once when its code is not a
+        coroutine's and it has no coroutine marker (Python 3.12's
+        `inspect.markcoroutinefunction`). Any other callable goes through
+        Flask's check.
         """
         function = func.__func__ if type(func) is MethodType else func
         if (

@@ -190,8 +190,8 @@ def sqlite_reader() -> sqlite3.Connection | None:
 class SqliteStatement:
     """A statement compiled once to SQLite's SQL, to run on `sqlite_reader()`.
 
-    The caller passes values by name, as to SQLAlchemy, but without its
-    type processing: as SQLite stores them (a uuid as 32 hex digits).
+    The caller passes values by name, as with SQLAlchemy, but without its
+    type processing: in the form SQLite stores them (a uuid as 32 hex digits).
     Constants of the statement keep their values.
     """
 

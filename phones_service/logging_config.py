@@ -26,13 +26,13 @@ class RedactSecrets(logging.Filter):
         except Exception:  # noqa: BLE001 - anything an argument's __str__ raises
             # A filter's error would reach the code that logged. So a call
             # whose arguments do not fit its format logs the format alone,
-            # because the arguments may hold a secret.
+            # because the arguments may contain a secret.
             message = f"{record.msg} [arguments that do not fit the message left out]"
         # Every match contains one of these words, so checking for them
         # first skips the regex (about 40 % of a record's cost) on other lines.
         if "phk_" in message or "Bearer" in message:
             message = _SECRET.sub(_redact, message)
-        # The formatter reads the message again; this way it is built once.
+        # The formatter reads the message again, so storing it here builds it once.
         record.msg, record.args = message, None
         # A formatter writes `exc_text` when it is set, instead of formatting
         # the exception again, so every handler gets the redacted traceback.

@@ -181,10 +181,10 @@ def test_mismatched_arguments_are_left_out():
         None,
     )
 
-    kept = RedactSecrets().filter(record)
+    logged = RedactSecrets().filter(record)
     line = logging.Formatter(LOG_FORMAT).format(record)
 
-    assert kept
+    assert logged
     assert "secretpart123" not in line
     assert "key %s and %s [arguments that do not fit the message left out]" in line
 
