@@ -8,9 +8,12 @@ from collections.abc import Callable
 from types import FunctionType, MethodType
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
 
 from . import cli, clients, docs, health, request_log
+from .api import handle_http_exception
 from .config import load_config
 from .extensions import api, db, migrate
 from .json_provider import OrjsonProvider
@@ -20,7 +23,24 @@ MIGRATIONS_DIRECTORY = os.path.join(os.path.dirname(__file__), os.pardir, "migra
 
 
 class ServiceFlask(Flask):
-    """Flask app that recognises plain functions by their code flags."""
+    """Flask app that responds in JSON only and checks plain functions quickly."""
+
+    def handle_http_exception(self, e: HTTPException) -> Any:
+        """Send a routing redirect, such as `/api//phones`, with a JSON body.
+
+        Flask sends routing redirects as they are, with an HTML body,
+        without consulting the error handlers.
+        """
+        if isinstance(e, RequestRedirect):
+            return handle_http_exception(e)
+        return super().handle_http_exception(e)
+
+    def make_default_options_response(self) -> Response:
+        """Respond to OPTIONS with 204 and the `Allow` header, without a body."""
+        response = super().make_default_options_response()
+        response.status_code = 204
+        del response.headers["Content-Type"]
+        return response
 
     def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
         """Return `func`, or a coroutine function wrapped to run synchronously.

@@ -19,16 +19,20 @@ from flask import Flask, Request, current_app, request
 from flask_smorest.etag import _get_etag_ctx as _etag_context
 from flask_smorest.exceptions import NotModified, PreconditionFailed
 from flask_smorest.globals import current_api
+from gunicorn.http.errors import ParseException
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
-from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.exceptions import ClientDisconnected, HTTPException, MethodNotAllowed
 from werkzeug.http import quote_etag
+from werkzeug.routing import RequestRedirect
 
 log = logging.getLogger(__name__)
 
 _View = TypeVar("_View", bound=Callable[..., Any])
 
 _MESSAGES = {
+    308: "This resource is at the URL in the Location header: send the "
+    "request there.",
     400: "The request is malformed.",
     404: "Not found: check the URL and the uuid.",
     412: "The phone changed since that ETag was read: GET it again, then "
@@ -54,6 +58,8 @@ def handle_http_exception(error: HTTPException) -> Any:
     headers.update(data.get("headers") or {})
     if isinstance(error, MethodNotAllowed) and error.valid_methods:
         headers["Allow"] = ", ".join(error.valid_methods)
+    if isinstance(error, RequestRedirect):
+        headers["Location"] = error.new_url
     return payload, error.code, headers
 
 
@@ -122,8 +128,7 @@ class JSONParser(FlaskParser):
     }
 
     def _raw_load_json(self, req: Request) -> Any:
-        body = req.get_data(cache=True)
-        _reject_cut_body(req, body)
+        body = _read_body(req)
         if not is_json_request(req):
             if body:
                 flask_smorest.abort(
@@ -148,6 +153,44 @@ class JSONParser(FlaskParser):
             message=f"Invalid JSON body: {reason}.",
             errors={"json": ["Invalid JSON body."]},
         )
+
+
+# gunicorn decodes a chunked body while the application reads it, and
+# raises its parse errors from the read.
+CHUNKED_BODY_MESSAGE = (
+    "The chunked request body is malformed: end each chunk size and each "
+    "chunk with CRLF, and the body with a chunk of size 0."
+)
+
+
+def _read_body(req: Request) -> bytes:
+    """Read the whole body, or abort with 400 if it is cut short or badly chunked."""
+    try:
+        body = req.get_data(cache=True)
+        _reject_cut_body(req, body)
+    except ParseException as error:
+        log.info("Rejected a chunked request body: %s", type(error).__name__)
+        flask_smorest.abort(
+            400,
+            message=CHUNKED_BODY_MESSAGE,
+            errors={"json": ["Malformed chunked body."]},
+        )
+    except ClientDisconnected:
+        _abort_incomplete_body()
+    # gunicorn returns what arrived before the client stopped sending.
+    if req.content_length is not None and len(body) < req.content_length:
+        _abort_incomplete_body()
+    return body
+
+
+def _abort_incomplete_body() -> NoReturn:
+    log.info("Rejected a request body that ended early")
+    flask_smorest.abort(
+        400,
+        message="The request body ended early: send as many bytes as "
+        "Content-Length gives, or end a chunked body with a chunk of size 0.",
+        errors={"json": ["Incomplete body."]},
+    )
 
 
 def _reject_cut_body(req: Request, body: bytes) -> None:

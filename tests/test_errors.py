@@ -9,13 +9,14 @@ import pytest
 
 from phones_service.config import MAX_CONTENT_LENGTH
 
-from .conftest import register
+from .conftest import authorized_client, register
 
 
 @pytest.fixture
 def client(service_client):
     """Runs each test against the standalone service and the host app."""
     return service_client
+
 
 ERROR_KEYS = {"code", "status", "message"}
 
@@ -220,6 +221,19 @@ def test_oversized_body_answers_413(client):
     assert client.get("/api/phones").get_json()["total"] == 0
 
 
+def test_body_shorter_than_content_length_answers_400(client):
+    response = client.post(
+        "/api/phones",
+        data=b'{"number": "+1605',
+        content_type="application/json",
+        environ_overrides={"CONTENT_LENGTH": "40"},
+    )
+
+    body = assert_error(response, 400)
+    assert body["message"].startswith("The request body ended early")
+    assert client.get("/api/phones").get_json()["total"] == 0
+
+
 def test_unknown_path_answers_json_404(anonymous):
     body = assert_error(anonymous.get("/api/nothing-here"), 404)
 
@@ -235,6 +249,42 @@ def test_wrong_method_answers_json_405(anonymous):
 
 def test_collection_delete_answers_405(anonymous):
     assert_error(anonymous.delete("/api/phones"), 405)
+
+
+@pytest.mark.parametrize(
+    ("path", "location"),
+    [
+        ("/api//phones?limit=1", "/api/phones?limit=1"),
+        ("/api/phones//", "/api/phones/"),
+        (f"/api//phones/{uuid.UUID(int=7)}", f"/api/phones/{uuid.UUID(int=7)}"),
+    ],
+)
+def test_doubled_slash_redirect_answers_json_308(anonymous, path, location):
+    response = anonymous.get(path)
+
+    body = assert_error(response, 308)
+    assert body["status"] == "Permanent Redirect"
+    assert "Location" in body["message"]
+    assert response.headers["Location"] == f"http://localhost{location}"
+
+
+@pytest.mark.parametrize(
+    ("path", "methods"),
+    [
+        ("/api/phones", {"GET", "HEAD", "OPTIONS", "POST"}),
+        (
+            f"/api/phones/{uuid.UUID(int=7)}",
+            {"GET", "HEAD", "OPTIONS", "PATCH", "DELETE"},
+        ),
+    ],
+)
+def test_options_answers_204_with_allow(app, api_key, path, methods):
+    response = authorized_client(app, api_key).options(path)
+
+    assert response.status_code == 204
+    assert response.get_data() == b""
+    assert "Content-Type" not in response.headers
+    assert set(response.headers["Allow"].split(", ")) == methods
 
 
 def test_rejected_password_not_echoed(client):
