@@ -13,7 +13,9 @@ _port = os.environ.get("PORT", "3000")
 # An IPv6 address such as ::1 needs brackets before the port.
 bind = [f"[{_host}]:{_port}" if ":" in _host else f"{_host}:{_port}"]
 workers = 1
-worker_class = "gthread"
+# gunicorn's gthread worker, except that the requests gunicorn rejects itself
+# get the service's JSON error format instead of an HTML page.
+worker_class = "phones_service.gunicorn_worker.JsonErrorWorker"
 # Python runs one thread at a time, and every SQLite call and socket read
 # lets another thread take over, so threads beyond a few add waiting rather
 # than throughput. On 2 cores, under GETs, searches and updates at once on

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -152,7 +153,134 @@ def test_malformed_header_keeps_key_out_of_log(server):
 
     assert answer.startswith(b"HTTP/1.1 400")
     assert "Invalid HTTP Header" in log
+    echoed = server.api_key[12:].encode() in answer
+    assert not echoed, "the answer repeats the API key"
     # After the banner that prints the first key; a boolean, so that a
     # failure message does not show the key.
     leaked = server.api_key[12:] in log.split("Send it as:")[-1]
     assert not leaked, "the API key appears in gunicorn's log"
+
+
+def _json_answer(answer: bytes) -> tuple[int, dict[str, str], dict]:
+    """Split a raw HTTP/1.1 response into its status, headers and JSON body."""
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in header_lines)
+    assert headers["Content-Type"] == "application/json", answer[:300]
+    assert int(headers["Content-Length"]) == len(body)
+    return int(status_line.split()[1]), headers, json.loads(body)
+
+
+REQUEST_LINE = "The request line is malformed"
+HEADER = "A request header is malformed"
+TOO_MANY_HEADERS = "The request has more than 100 headers"
+
+
+@pytest.mark.parametrize(
+    ("request_line", "headers", "status", "message"),
+    [
+        (b"GET /api/phones?search=a b HTTP/1.1", b"", 400, REQUEST_LINE),
+        (b"GET /api/phones?search=\xc3\xb6 HTTP/1.1", b"", 400, REQUEST_LINE),
+        (b"GET /api/phones?search=a\tb HTTP/1.1", b"", 400, REQUEST_LINE),
+        (b"G@T /api/phones HTTP/1.1", b"", 400, REQUEST_LINE),
+        (b"GET /api/phones HTTP/9.9", b"", 400, REQUEST_LINE),
+        (b"GET /api/phones", b"", 400, REQUEST_LINE),
+        (b"", b"", 400, REQUEST_LINE),
+        (b"PRI * HTTP/2.0", b"", 400, REQUEST_LINE),
+        (b"GET /api/phones HTTP/1.1", b"X-Note folded\r\n", 400, HEADER),
+        (b"GET /api/phones HTTP/1.1", b"X Note: 1\r\n", 400, HEADER),
+        (b"GET /api/phones HTTP/1.1", b"X-Note: a\r\n  b\r\n", 400, HEADER),
+        (b"GET /api/phones HTTP/1.1", b"X-Note: a\x00b\r\n", 400, HEADER),
+        (
+            b"POST /api/phones HTTP/1.1",
+            b"Content-Length: 1\r\nContent-Length: 2\r\n",
+            400,
+            HEADER,
+        ),
+        (b"POST /api/phones HTTP/1.1", b"Content-Length: two\r\n", 400, HEADER),
+        (b"POST /api/phones HTTP/1.1", b"Transfer-Encoding: gzip\r\n", 400, HEADER),
+        (
+            b"GET /api/phones?search=" + b"5" * 5000 + b" HTTP/1.1",
+            b"",
+            414,
+            "The request line is longer than 4094 bytes",
+        ),
+        (
+            b"GET /api/phones HTTP/1.1",
+            b"".join(b"X-Note-%d: 1\r\n" % i for i in range(101)),
+            431,
+            TOO_MANY_HEADERS,
+        ),
+        (
+            b"GET /api/phones HTTP/1.1",
+            b"X-Note: " + b"a" * 9000 + b"\r\n",
+            431,
+            TOO_MANY_HEADERS,
+        ),
+        (b"GET /api/phones HTTP/1.1", b"Expect: 200-ok\r\n", 417, "The Expect header"),
+    ],
+)
+def test_rejected_request_answers_json(server, request_line, headers, status, message):
+    request = request_line + b"\r\nHost: 127.0.0.1\r\n" + headers
+    answer = _raw_request(server, request + b"Connection: close\r\n\r\n")
+
+    code, _, body = _json_answer(answer)
+    assert code == status
+    assert body["code"] == status
+    assert body["message"].startswith(message)
+    assert set(body) == {"code", "status", "message"}
+
+
+@pytest.mark.parametrize(
+    "chunks",
+    [
+        b"zz\r\n{}\r\n0\r\n\r\n",
+        b"5\r\n{}\r\n0\r\n\r\n",
+        b"2\r\n{}XY0\r\n\r\n",
+        b"2;\x01\r\n{}\r\n0\r\n\r\n",
+        b"-2\r\n{}\r\n0\r\n\r\n",
+        b"0x2\r\n{}\r\n0\r\n\r\n",
+    ],
+)
+def test_malformed_chunked_body_answers_400(server, chunks):
+    head = (
+        "POST /api/phones HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Authorization: Bearer {server.api_key}\r\n"
+        "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+        "Connection: close\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(head.encode() + chunks)
+        answer = sock.makefile("rb").read()
+
+    code, headers, body = _json_answer(answer)
+    assert code == 400
+    assert body["message"].startswith("The chunked request body is malformed")
+    assert "X-Request-ID" in headers
+
+
+@pytest.mark.parametrize(
+    ("framing", "sent"),
+    [
+        (b"Content-Length: 30", b'{"number": "+1605'),
+        (b"Transfer-Encoding: chunked", b"2\r\n{}\r\n"),
+        (b"Transfer-Encoding: chunked", b"9\r\n{}"),
+    ],
+)
+def test_body_cut_short_answers_400(server, framing, sent):
+    head = (
+        b"POST /api/phones HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        + f"Authorization: Bearer {server.api_key}\r\n".encode()
+        + b"Content-Type: application/json\r\n"
+        + framing
+        + b"\r\nConnection: close\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(head + sent)
+        # The client stops sending: the server reads the end of the stream.
+        sock.shutdown(socket.SHUT_WR)
+        answer = sock.makefile("rb").read()
+
+    code, _, body = _json_answer(answer)
+    assert code == 400
+    assert body["message"].startswith("The request body ended early")
