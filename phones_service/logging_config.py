@@ -12,9 +12,21 @@ import time
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
-# API keys and bearer credentials, in case a message ever carries one; the
-# service itself never logs them.
-_SECRET = re.compile(r"(phk_[A-Za-z0-9]{8})_[A-Za-z0-9_\-]+|(Bearer\s+)\S+")
+# API keys, bearer tokens and the value of an Authorization header, in any
+# letter case, in case a message ever carries one. The service itself never
+# logs them, but gunicorn logs a header it cannot parse, such as one without
+# its colon. A header value runs to the end of the line, except for a final
+# quote, which gunicorn puts around the header. "Authorization header" is
+# the service's own wording, not a header's value.
+_SECRET = re.compile(
+    r"(phk_[A-Za-z0-9]{8})_[A-Za-z0-9_\-]+"
+    r"|((?:proxy-)?authorization(?:[ \t]*:[ \t]*|[ \t]+)(?!header\b))"
+    r"[^\r\n]+?(?='?(?:[\r\n]|\Z))"
+    r"|(bearer[ \t]+)[^\s'\"]+",
+    re.IGNORECASE,
+)
+# Every match contains one of these, in lower case.
+_SECRET_WORDS = ("phk_", "bearer", "authorization")
 
 
 class RedactSecrets(logging.Filter):
@@ -28,9 +40,10 @@ class RedactSecrets(logging.Filter):
             # whose arguments do not fit its format logs the format alone,
             # because the arguments may contain a secret.
             message = f"{record.msg} [arguments that do not fit the message left out]"
-        # Every match contains one of these words, so checking for them
-        # first skips the regex (about 40 % of a record's cost) on other lines.
-        if "phk_" in message or "Bearer" in message:
+        # Checking for the words first skips the regex (about 40 % of a
+        # record's cost) on other lines.
+        lowered = message.lower()
+        if any(word in lowered for word in _SECRET_WORDS):
             message = _SECRET.sub(_redact, message)
         # The formatter reads the message again, so storing it here builds it once.
         record.msg, record.args = message, None
@@ -49,9 +62,10 @@ _EXCEPTIONS = logging.Formatter()
 
 
 def _redact(match: re.Match[str]) -> str:
-    if match.group(1):
-        return match.group(1) + "_[redacted]"
-    return match.group(2) + "[redacted]"
+    key_prefix, header_name, scheme = match.groups()
+    if key_prefix:
+        return key_prefix + "_[redacted]"
+    return (header_name or scheme) + "[redacted]"
 
 
 class ServiceFormatter(logging.Formatter):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import socket
 from concurrent.futures import ThreadPoolExecutor
@@ -140,24 +141,36 @@ def _raw_request(server, request: bytes) -> bytes:
         return sock.makefile("rb").read()
 
 
-def test_malformed_header_keeps_key_out_of_log(server):
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Authorization Bearer {key}",
+        "authorization bearer {key}",
+        "AUTHORIZATION {key}",
+        "Authorization Basic {basic}",
+        "Proxy-Authorization Basic {basic}",
+    ],
+)
+def test_malformed_header_keeps_key_out_of_log(server, header):
+    basic = base64.b64encode(f"ann:{server.api_key}".encode()).decode()
+    secret = basic if "{basic}" in header else server.api_key[12:]
     # No colon after the header name: gunicorn rejects the request and
     # logs the line it could not parse.
     answer = _raw_request(
         server,
         b"GET /api/phones HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-        + f"Authorization Bearer {server.api_key}\r\n".encode()
-        + b"Connection: close\r\n\r\n",
+        + header.format(key=server.api_key, basic=basic).encode()
+        + b"\r\nConnection: close\r\n\r\n",
     )
     log = server.log_path.read_text()
 
     assert answer.startswith(b"HTTP/1.1 400")
     assert "Invalid HTTP Header" in log
-    echoed = server.api_key[12:].encode() in answer
+    echoed = secret.encode() in answer
     assert not echoed, "the answer repeats the API key"
     # After the banner that prints the first key; a boolean, so that a
     # failure message does not show the key.
-    leaked = server.api_key[12:] in log.split("Send it as:")[-1]
+    leaked = secret in log.split("Send it as:")[-1]
     assert not leaked, "the API key appears in gunicorn's log"
 
 
