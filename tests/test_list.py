@@ -158,6 +158,34 @@ def test_bad_query_parameter_answers_422(client, phones, params, field):
     assert body["message"]
 
 
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"page": "9223372036854775807"}, "Must be greater than or equal to 1"),
+        ({"page": "9" * 30}, "Must be greater than or equal to 1"),
+        ({"page": "9" * 31}, "Too large; send at most 30 digits."),
+        ({"page": "1" * 5000}, "Too large; send at most 30 digits."),
+        ({"limit": "0" * 40 + "101"}, "Must be greater than or equal to 1"),
+        ({"page": "-1"}, "Not a valid integer; send digits only"),
+        ({"page": "1.5"}, "Not a valid integer; send digits only"),
+    ],
+)
+def test_bad_page_number_message(client, params, message):
+    response = client.get("/api/phones", query_string=params)
+
+    [field] = params
+    assert response.status_code == 422
+    assert response.get_json()["errors"]["query"][field][0].startswith(message)
+
+
+def test_page_with_leading_zeros_is_read(client, phones):
+    query = {"page": "0002", "limit": "001"}
+    body = client.get("/api/phones", query_string=query).get_json()
+
+    assert body["page"] == 2
+    assert body["limit"] == 1
+
+
 def test_cursor_pages_cover_everything(client):
     for index in range(23):
         assert register(client, f"+1605444{index:04d}").status_code == 201
