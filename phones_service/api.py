@@ -11,6 +11,7 @@ import logging
 import math
 import re
 import weakref
+from http import HTTPStatus
 from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar
 
@@ -219,6 +220,11 @@ def _json_error_reason(error: Exception) -> str:
     return "a number is too large"
 
 
+_STALE_READ_MESSAGE = (
+    "The phone changed since that ETag was read: GET it without If-Match to "
+    "read the current version."
+)
+
 _OPTIONAL_IF_MATCH = {
     "name": "If-Match",
     "in": "header",
@@ -282,20 +288,27 @@ class Blueprint(flask_smorest.Blueprint):
         return enabled
 
     def _check_not_modified(self, etag: str) -> None:
-        """Raise 304 Not Modified, with the ETag, when If-None-Match names it.
+        """Check a GET's If-Match and If-None-Match against `etag`.
 
-        If-None-Match compares weakly (RFC 9110, section 13.1.2), so
-        W/"tag" matches "tag". flask-smorest compares strongly and sends
-        its 304 without the ETag.
+        Raises 412 Precondition Failed when If-Match lacks `etag`, then 304
+        Not Modified, with the ETag, when If-None-Match names it (RFC 9110,
+        section 13.2.2). If-Match compares strongly and If-None-Match
+        weakly, so W/"tag" matches "tag" there only. flask-smorest checks
+        neither If-Match on a GET nor weakly, and sends its 304 without the
+        ETag.
         """
         current = request._get_current_object()
-        # Most requests send no If-None-Match, so skip building an empty one.
-        if "HTTP_IF_NONE_MATCH" not in current.environ:
+        environ = current.environ
+        # Most requests send neither header, so skip building empty ones.
+        if "HTTP_IF_NONE_MATCH" not in environ and "HTTP_IF_MATCH" not in environ:
             return
-        if (
-            current.method in self.METHODS_CHECKING_NOT_MODIFIED
-            and current.if_none_match.contains_weak(etag)
-        ):
+        if current.method not in self.METHODS_CHECKING_NOT_MODIFIED:
+            return
+        if "HTTP_IF_MATCH" in environ and not current.if_match.contains(etag):
+            failed = PreconditionFailed()
+            failed.data = {"message": _STALE_READ_MESSAGE}
+            raise failed
+        if current.if_none_match.contains_weak(etag):
             not_modified = NotModified()
             # Read by handle_http_exception, as flask_smorest.abort sets it.
             not_modified.data = {"headers": {"ETag": quote_etag(etag)}}
@@ -327,4 +340,8 @@ class Blueprint(flask_smorest.Blueprint):
         parameters = doc.get("parameters", [])
         if "IF_MATCH" in parameters:
             parameters[parameters.index("IF_MATCH")] = _OPTIONAL_IF_MATCH
+        elif "IF_NONE_MATCH" in parameters:
+            # GET checks If-Match too, which flask-smorest does not document.
+            parameters.append(_OPTIONAL_IF_MATCH)
+            doc["responses"][412] = HTTPStatus(412).name
         return doc

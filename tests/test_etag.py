@@ -67,6 +67,33 @@ def test_changed_phone_answers_200_again(client, phone):
     assert response.headers["ETag"] != etag
 
 
+@pytest.mark.parametrize("header", ["{etag}", '"other", {etag}', "*"])
+def test_get_with_matching_if_match_answers_200(client, phone, header):
+    etag = client.get(path(phone)).headers["ETag"]
+    response = client.get(path(phone), headers={"If-Match": header.format(etag=etag)})
+
+    assert response.status_code == 200
+    assert response.get_json()["uuid"] == phone["uuid"]
+
+
+@pytest.mark.parametrize("header", ['"other"', "W/{etag}", '"other", W/"more"'])
+def test_get_with_stale_if_match_answers_412(client, phone, header):
+    etag = client.get(path(phone)).headers["ETag"]
+    response = client.get(path(phone), headers={"If-Match": header.format(etag=etag)})
+
+    body = response.get_json()
+    assert response.status_code == 412
+    assert body["code"] == 412
+    assert "without If-Match" in body["message"]
+
+
+def test_get_checks_if_match_before_if_none_match(client, phone):
+    etag = client.get(path(phone)).headers["ETag"]
+    headers = {"If-Match": '"other"', "If-None-Match": etag}
+
+    assert client.get(path(phone), headers=headers).status_code == 412
+
+
 def test_patch_with_current_etag(client, phone):
     etag = client.get(path(phone)).headers["ETag"]
     response = client.patch(

@@ -11,7 +11,7 @@ from phones_service.api import Blueprint
 OPERATIONS = {
     ("/api/phones", "get"): {"200", "401", "422"},
     ("/api/phones", "post"): {"201", "400", "401", "409", "413", "415", "422"},
-    ("/api/phones/{phone_uuid}", "get"): {"200", "304", "401", "404"},
+    ("/api/phones/{phone_uuid}", "get"): {"200", "304", "401", "404", "412"},
     ("/api/phones/{phone_uuid}", "patch"): {"200", "400", "401", "404", "412", "413", "415", "422"},
     ("/api/phones/{phone_uuid}", "delete"): {"204", "401", "404", "412"},
 }
@@ -55,7 +55,7 @@ def test_bearer_security_scheme(spec):
 
 
 def test_if_match_is_optional(spec):
-    for method in ("patch", "delete"):
+    for method in ("get", "patch", "delete"):
         parameters = spec["paths"]["/api/phones/{phone_uuid}"][method]["parameters"]
         if_match = [p for p in parameters if p.get("name") == "If-Match"]
         assert len(if_match) == 1
