@@ -11,8 +11,8 @@ import logging
 import math
 import re
 import weakref
-from http import HTTPStatus
 from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any, NoReturn, TypeVar
 
 import flask_smorest
