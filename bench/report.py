@@ -75,9 +75,24 @@ def _target_rows(results: Results) -> list[list[str]]:
     return [[check.target, check.verdict, check.measured] for check in checks]
 
 
+def database_line(results: Results) -> str:
+    """Return the report line that names the database, its version and settings.
+
+    Settings are listed for PostgreSQL only. Example: "database: SQLite 3.40.1".
+    """
+    if results.database != "postgresql":
+        return f"database: SQLite {results.machine.get('sqlite', 'unknown')}"
+    server = results.machine.get("postgresql", {})
+    settings = ", ".join(
+        f"{name} {value}" for name, value in server.get("settings", {}).items()
+    )
+    return f"database: PostgreSQL {server.get('version', 'unknown')} ({settings})"
+
+
 def text_report(results: Results) -> str:
-    """Return the results as aligned plain-text tables."""
-    lines = _aligned([HEADER, *_rows(results)])
+    """Return the database line, then the results as aligned plain-text tables."""
+    lines = [database_line(results), ""]
+    lines += _aligned([HEADER, *_rows(results)])
     lines += ["", *_aligned([SIZE_HEADER, *_size_rows(results)])]
     lines += ["", *_aligned([["target", "result", "measured"], *_target_rows(results)])]
     return "\n".join(lines)
@@ -90,8 +105,9 @@ def _aligned(rows: list[list[str]]) -> list[str]:
 
 
 def markdown_report(results: Results) -> str:
-    """Return the results, memory and target checks as Markdown tables."""
-    lines = _markdown_table(HEADER, _rows(results))
+    """Return the database line, then results, memory and targets as tables."""
+    lines = [database_line(results), ""]
+    lines += _markdown_table(HEADER, _rows(results))
     lines += ["", *_markdown_table(SIZE_HEADER, _size_rows(results))]
     target_header = ["target", "result", "measured"]
     lines += ["", *_markdown_table(target_header, _target_rows(results))]
@@ -106,6 +122,7 @@ def _markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
 def to_json(results: Results) -> dict[str, Any]:
     """Return everything measured, with throughputs and ratios computed."""
     return {
+        "database": results.database,
         "machine": results.machine,
         "settings": asdict(results.settings),
         "sizes": [_size_json(size) for size in results.sizes],

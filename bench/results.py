@@ -62,6 +62,8 @@ class Results:
     machine: dict[str, Any]
     settings: LoadSettings
     sizes: list[SizeResult]
+    # "sqlite" or "postgresql", the value of --database.
+    database: str = "sqlite"
 
     def size(self, phones: int) -> SizeResult | None:
         return next((size for size in self.sizes if size.phones == phones), None)

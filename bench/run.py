@@ -1,11 +1,14 @@
 """Benchmark of the phones service under wrk, at several table sizes.
 
-For each size, a fresh SQLite database gets one client with that many
-phones, gunicorn serves the service on it the way `make run` does, and wrk
-drives each operation for a fixed time after a warm-up. A bare Flask app
-under the same gunicorn settings gives the ceiling to compare against.
+For each size, a fresh database gets one client with that many phones,
+gunicorn serves the service on it the way `make run` does, and wrk drives
+each operation for a fixed time after a warm-up. A bare Flask app under the
+same gunicorn settings gives the ceiling to compare against. The database
+is a SQLite file, or with --database postgresql a database of its own on a
+loopback PostgreSQL server, dropped at the end.
 
     python -m bench.run --sizes 1000,100000,1000000 --json results.json
+    python -m bench.run --database postgresql --sizes 1000,100000
 """
 
 from __future__ import annotations
@@ -16,16 +19,22 @@ import json
 import logging
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
+import psycopg
 from cryptography.fernet import Fernet
+from sqlalchemy.engine import URL
 
 from .load import LoadSettings, Request, run_wrk
 from .machine import describe_machine
+from .postgres import DEFAULT_URL, describe_server, server_url, temporary_database
 from .report import markdown_report, text_report, to_json
 from .results import OperationResult, Results, SizeResult
 from .seed import LINES_PER_PREFIX, NumberPrefixes, SeededDatabase, create_database
@@ -58,6 +67,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_data_options(parser)
+    _add_database_options(parser)
     _add_load_options(parser)
     _add_cpu_option(parser)
     _add_output_options(parser)
@@ -80,6 +90,32 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--seed", type=int, default=1, help="random seed of the phones (default 1)"
     )
+
+
+def _add_database_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--database",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="database to seed and serve: a SQLite file in --workdir, or a new "
+        "database per size on the PostgreSQL server of --postgres-url, dropped "
+        "at the end (default sqlite)",
+    )
+    parser.add_argument(
+        "--postgres-url",
+        type=_postgres_url,
+        default=None,
+        help="SQLAlchemy URL of a loopback PostgreSQL server and its maintenance "
+        "database, for --database postgresql. The user needs the right to "
+        f"create databases, and pg_trgm must be installed (default {DEFAULT_URL})",
+    )
+
+
+def _postgres_url(text: str) -> URL:
+    try:
+        return server_url(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _add_load_options(parser: argparse.ArgumentParser) -> None:
@@ -138,7 +174,8 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--keep",
         action="store_true",
-        help="keep the databases and server logs, and print where",
+        help="keep the SQLite databases and server logs, and print where "
+        "(PostgreSQL databases are dropped all the same)",
     )
 
 
@@ -182,6 +219,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.wrk_threads > args.connections:
         log.error("--wrk-threads must be at most --connections")
         return 2
+    postgres_server = None
+    if args.database == "postgresql":
+        if args.postgres_url is None:
+            args.postgres_url = server_url(DEFAULT_URL)
+        postgres_server = _describe_postgres(args.postgres_url)
+        if postgres_server is None:
+            return 2
+        _stop_on_sigterm()
+    elif args.postgres_url is not None:
+        log.error("--postgres-url applies only with --database postgresql")
+        return 2
     settings = LoadSettings(
         args.duration,
         args.warmup,
@@ -193,20 +241,57 @@ def main(argv: list[str] | None = None) -> int:
     )
     folder = Path(tempfile.mkdtemp(prefix="phones-bench-", dir=args.workdir))
     try:
-        results = _run(args, settings, folder)
+        results = _run(args, settings, folder, postgres_server)
     finally:
         _clean_up(folder, args.keep)
     _write(results, args)
     return 0
 
 
-def _run(args: argparse.Namespace, settings: LoadSettings, folder: Path) -> Results:
+def _describe_postgres(url: URL) -> dict[str, Any] | None:
+    """Read the server's version and settings, or log the error and return None."""
+    try:
+        return describe_server(url)
+    except psycopg.Error as error:
+        display_url = url.render_as_string(hide_password=True)
+        message = " ".join(str(error).split())
+        log.error(
+            "connecting to PostgreSQL at %s failed (%s). Start the server, or "
+            "give another loopback server with --postgres-url.",
+            display_url,
+            message,
+        )
+        return None
+
+
+def _stop_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit, so that the databases are dropped on it too.
+
+    Ctrl-C raises KeyboardInterrupt, which drops them as any error does.
+    """
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+
+
+def _run(
+    args: argparse.Namespace,
+    settings: LoadSettings,
+    folder: Path,
+    postgres_server: dict[str, Any] | None,
+) -> Results:
     machine = describe_machine(folder)
+    postgres: URL | None = None
+    if postgres_server is not None:
+        postgres = args.postgres_url
+        machine["postgresql"] = postgres_server
     sizes = [
-        measure_size(phones, args.operations, folder, settings, args.seed)
+        measure_size(phones, args.operations, folder, settings, args.seed, postgres)
         for phones in args.sizes
     ]
-    return Results(machine, settings, sizes)
+    return Results(machine, settings, sizes, args.database)
 
 
 def _clean_up(folder: Path, keep: bool) -> None:
@@ -240,15 +325,41 @@ def measure_ceiling(
 
 
 def measure_size(
-    phones: int, operations: list[str], folder: Path, settings: LoadSettings, seed: int
+    phones: int,
+    operations: list[str],
+    folder: Path,
+    settings: LoadSettings,
+    seed: int,
+    postgres: URL | None = None,
 ) -> SizeResult:
-    """Seed a database of `phones` phones and measure each operation on it."""
+    """Seed a database of `phones` phones and measure each operation on it.
+
+    The database is a SQLite file in `folder`, or, with `postgres`, a new
+    database on that server, which is dropped at the end, also on errors.
+    """
     size_folder = folder / f"phones-{phones}"
     size_folder.mkdir()
     prefixes = NumberPrefixes(seed)
     secret_key = Fernet.generate_key().decode()
-    log.info("seeding %d phones", phones)
-    database = create_database(size_folder, phones, prefixes, secret_key, seed)
+    if postgres is None:
+        log.info("seeding %d phones", phones)
+        database = create_database(size_folder, phones, prefixes, secret_key, seed)
+        return _measure_seeded(database, size_folder, prefixes, operations, settings)
+    with temporary_database(postgres) as url:
+        log.info("seeding %d phones", phones)
+        database = create_database(size_folder, phones, prefixes, secret_key, seed, url)
+        return _measure_seeded(database, size_folder, prefixes, operations, settings)
+
+
+def _measure_seeded(
+    database: SeededDatabase,
+    size_folder: Path,
+    prefixes: NumberPrefixes,
+    operations: list[str],
+    settings: LoadSettings,
+) -> SizeResult:
+    """Measure each operation on a seeded database, for `settings.rounds` rounds."""
+    phones = database.phones
     ids_path = size_folder / "phone-ids.txt"
     ids_path.write_text("\n".join(database.phone_ids) + "\n")
     factories = _request_factories(database, ids_path, prefixes, settings)
