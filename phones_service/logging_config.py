@@ -13,16 +13,18 @@ import time
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 # API keys, bearer tokens and the value of an Authorization header, in any
-# letter case, in case a message ever carries one. The service itself never
-# logs them, but gunicorn logs a header it cannot parse, such as one without
-# its colon. A header value runs to the end of the line, except for a final
-# quote, which gunicorn puts around the header. "Authorization header" is
-# the service's own wording, not a header's value.
+# letter case, in case a message ever carries one, such as a request path in
+# the request log. A header value runs to the end of the line, except for a
+# final quote. "Authorization header" is the service's own wording, not a
+# header's value. Between a header name or scheme and its value may stand
+# white space, a colon or an equals sign, also as repr() writes a tab (`\t`)
+# or percent-encoded in a URL (`%09`, `%20`, `%3A`, `%3D`, `+`).
+_SEPARATOR = r"(?:[ \t:=+]|\\t|%09|%20|%3a|%3d)+"
 _SECRET = re.compile(
-    r"(phk_[A-Za-z0-9]{8})_[A-Za-z0-9_\-]+"
-    r"|((?:proxy-)?authorization(?:[ \t]*:[ \t]*|[ \t]+)(?!header\b))"
+    r"(phk_[A-Za-z0-9]{8})(?:_|%5f)[A-Za-z0-9_\-]+"
+    rf"|((?:proxy-)?authorization{_SEPARATOR}(?!header\b))"
     r"[^\r\n]+?(?='?(?:[\r\n]|\Z))"
-    r"|(bearer[ \t]+)[^\s'\"]+",
+    rf"|(bearer{_SEPARATOR})[^\s'\"&]+",
     re.IGNORECASE,
 )
 

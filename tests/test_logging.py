@@ -132,6 +132,14 @@ def test_walkthrough_logs_no_secret(app, client, api_key, anonymous, caplog):
         ("Authorization\n%s", ("next line",), "Authorization\nnext line"),
         ("failed: Malformed Authorization header%s", ("",),
          "failed: Malformed Authorization header"),
+        ("Invalid HTTP Header: %r", ("Authorization\tBasic YW5u",),
+         "Invalid HTTP Header: 'Authorization\\t[redacted]'"),
+        ("GET /api/phones/%s 404", ("Bearer%09abc",),
+         "GET /api/phones/Bearer%09[redacted] 404"),
+        ("query %s", ("auth=Bearer+abc&x=1",), "query auth=Bearer+[redacted]&x=1"),
+        ("query %s", ("h=Authorization%3A%20Basic%20YW5u",),
+         "query h=Authorization%3A%20[redacted]"),
+        ("key %s end", ("phk_AbCdEfGh%5Fsecretpart123",), "key phk_AbCdEfGh_[redacted] end"),
     ],
 )  # fmt: skip
 def test_redact_filter_masks_keys(message, args, expected):
