@@ -144,14 +144,18 @@ class QueryInteger(fields.Integer):
         if isinstance(value, str) and not _DIGITS.fullmatch(value):
             raise ValidationError("Not a valid integer; send digits only, such as 2.")
         # Python reads at most 4,300 digits by default, and the time int()
-        # takes grows faster than the digit count.
+        # takes grows faster than the digit count. A longer number is out of
+        # any range, so the range check names the limits.
         if isinstance(value, str) and len(value.lstrip("0")) > _MAX_DIGITS:
+            for validator in self.validators:
+                if isinstance(validator, validate.Range):
+                    validator(10**_MAX_DIGITS)
             raise ValidationError(f"Too large; send at most {_MAX_DIGITS} digits.")
         return super()._deserialize(value, attr, data, **kwargs)
 
 
 _DIGITS = re.compile(r"[0-9]+")
-# Far above any range the API accepts, so the range check names the limit.
+# Far above any range that the API accepts.
 _MAX_DIGITS = 30
 
 
