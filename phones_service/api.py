@@ -14,6 +14,7 @@ import weakref
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any, NoReturn, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 import flask_smorest
 from flask import Flask, Request, current_app, request
@@ -60,7 +61,10 @@ def handle_http_exception(error: HTTPException) -> Any:
     if isinstance(error, MethodNotAllowed) and error.valid_methods:
         headers["Allow"] = ", ".join(error.valid_methods)
     if isinstance(error, RequestRedirect):
-        headers["Location"] = error.new_url
+        # Werkzeug builds an absolute URL from the Host header, which the
+        # client controls, so only the path and query go back.
+        target = urlsplit(error.new_url)
+        headers["Location"] = urlunsplit(("", "", target.path, target.query, ""))
     return payload, error.code, headers
 
 
@@ -129,6 +133,7 @@ class JSONParser(FlaskParser):
     }
 
     def _raw_load_json(self, req: Request) -> Any:
+        _reject_codings(req)
         body = _read_body(req)
         if not is_json_request(req):
             if body:
@@ -164,8 +169,38 @@ CHUNKED_BODY_MESSAGE = (
 )
 
 
+def _reject_codings(req: Request) -> None:
+    """Abort unless the body comes without a compression or other coding.
+
+    gunicorn removes chunked framing but passes other transfer codings,
+    such as `gzip, chunked`, through undecoded, and nothing here decodes a
+    Content-Encoding either.
+    """
+    environ = req.environ
+    if "HTTP_CONTENT_ENCODING" in environ and _codings(
+        environ["HTTP_CONTENT_ENCODING"]
+    ) - {"identity"}:
+        flask_smorest.abort(
+            415,
+            message="Send the body without a Content-Encoding such as gzip: "
+            "the service reads plain JSON only.",
+        )
+    if "HTTP_TRANSFER_ENCODING" in environ and _codings(
+        environ["HTTP_TRANSFER_ENCODING"]
+    ) - {"chunked", "identity"}:
+        flask_smorest.abort(
+            501,
+            message="Only the chunked Transfer-Encoding is supported: send the "
+            "body with Content-Length or as `Transfer-Encoding: chunked`.",
+        )
+
+
+def _codings(header: str) -> set[str]:
+    return {coding.strip().lower() for coding in header.split(",")} - {""}
+
+
 def _read_body(req: Request) -> bytes:
-    """Read the whole body, or abort with 400 if it is cut short or badly chunked."""
+    """Read the whole body, or abort if it is malformed, cut short or stalled."""
     try:
         body = req.get_data(cache=True)
         _reject_cut_body(req, body)
@@ -176,15 +211,27 @@ def _read_body(req: Request) -> bytes:
             message=CHUNKED_BODY_MESSAGE,
             errors={"json": ["Malformed chunked body."]},
         )
-    except ClientDisconnected:
-        _abort_incomplete_body()
+    except ClientDisconnected as error:
+        # Werkzeug raises it from the read's own error, if there was one.
+        _abort_unfinished_body(error.__context__)
+    except OSError as error:
+        _abort_unfinished_body(error)
     # gunicorn returns what arrived before the client stopped sending.
     if req.content_length is not None and len(body) < req.content_length:
-        _abort_incomplete_body()
+        _abort_unfinished_body(None)
     return body
 
 
-def _abort_incomplete_body() -> NoReturn:
+def _abort_unfinished_body(error: BaseException | None) -> NoReturn:
+    # A read that timed out raises TimeoutError, or BlockingIOError where
+    # the socket's own receive timeout (SO_RCVTIMEO) ran out.
+    if isinstance(error, (TimeoutError, BlockingIOError)):
+        log.info("Rejected a request body that stalled")
+        flask_smorest.abort(
+            408,
+            message="The request body stopped arriving: send it without pauses.",
+            errors={"json": ["Body timed out."]},
+        )
     log.info("Rejected a request body that ended early")
     flask_smorest.abort(
         400,
@@ -223,6 +270,10 @@ def _json_error_reason(error: Exception) -> str:
 _STALE_READ_MESSAGE = (
     "The phone changed since that ETag was read: GET it without If-Match to "
     "read the current version."
+)
+
+_EXISTING_PHONE_MESSAGE = (
+    "The phone matches If-None-Match: leave that header out to change it."
 )
 
 _OPTIONAL_IF_MATCH = {
@@ -325,14 +376,26 @@ class Blueprint(flask_smorest.Blueprint):
             _etag_context()["etag"] = etag
 
     def check_etag_value(self, etag: str) -> None:
-        """Raise 412 Precondition Failed if If-Match is set and lacks `etag`.
+        """Raise 412 Precondition Failed unless the conditional headers allow a write.
 
-        Unlike flask-smorest's `check_etag`, a request without If-Match
-        passes, and the ETag counts as checked for flask-smorest's warning.
+        A request without If-Match passes, unlike with flask-smorest's
+        `check_etag`. One with If-Match, even an empty one, needs `etag` in
+        it, compared strongly. One with If-None-Match fails when that names
+        `etag` or is `*` (RFC 9110, section 13.1.2). The ETag counts as
+        checked for flask-smorest's warning.
         """
         _etag_context()["etag_checked"] = True
-        if self._is_etag_enabled() and request.if_match and etag not in request.if_match:
+        if not self._is_etag_enabled():
+            return
+        current = request._get_current_object()
+        if "HTTP_IF_MATCH" in current.environ and not current.if_match.contains(etag):
             raise PreconditionFailed
+        if "HTTP_IF_NONE_MATCH" in current.environ and (
+            current.if_none_match.contains_weak(etag)
+        ):
+            failed = PreconditionFailed()
+            failed.data = {"message": _EXISTING_PHONE_MESSAGE}
+            raise failed
 
     def _prepare_etag_doc(self, doc: dict, doc_info: dict, **kwargs: Any) -> dict:
         doc = super()._prepare_etag_doc(doc, doc_info, **kwargs)

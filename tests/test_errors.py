@@ -234,6 +234,46 @@ def test_body_shorter_than_content_length_answers_400(client):
     assert client.get("/api/phones").get_json()["total"] == 0
 
 
+@pytest.mark.parametrize("coding", ["gzip", "deflate", "br", "identity, gzip"])
+def test_content_encoding_answers_415(client, coding):
+    response = client.post(
+        "/api/phones",
+        data=b'{"number": "+16054440129"}',
+        content_type="application/json",
+        headers={"Content-Encoding": coding},
+    )
+
+    body = assert_error(response, 415)
+    assert "Content-Encoding" in body["message"]
+    assert client.get("/api/phones").get_json()["total"] == 0
+
+
+def test_identity_content_encoding_is_read(client):
+    response = client.post(
+        "/api/phones",
+        data=b'{"number": "+16054440129"}',
+        content_type="application/json",
+        headers={"Content-Encoding": "identity"},
+    )
+
+    assert response.status_code == 201
+
+
+@pytest.mark.parametrize(
+    "coding", ["gzip, chunked", "deflate,chunked", "x-foo, chunked"]
+)
+def test_transfer_coding_answers_501(client, coding):
+    response = client.patch(
+        "/api/phones/" + str(uuid.UUID(int=7)),
+        data=b'{"name": "x"}',
+        content_type="application/json",
+        environ_overrides={"HTTP_TRANSFER_ENCODING": coding},
+    )
+
+    body = assert_error(response, 501)
+    assert "Transfer-Encoding" in body["message"]
+
+
 def test_unknown_path_answers_json_404(anonymous):
     body = assert_error(anonymous.get("/api/nothing-here"), 404)
 
@@ -260,12 +300,12 @@ def test_collection_delete_answers_405(anonymous):
     ],
 )
 def test_doubled_slash_redirect_answers_json_308(anonymous, path, location):
-    response = anonymous.get(path)
+    response = anonymous.get(path, headers={"Host": "evil.example"})
 
     body = assert_error(response, 308)
     assert body["status"] == "Permanent Redirect"
     assert "Location" in body["message"]
-    assert response.headers["Location"] == f"http://localhost{location}"
+    assert response.headers["Location"] == location
 
 
 @pytest.mark.parametrize(
@@ -278,8 +318,10 @@ def test_doubled_slash_redirect_answers_json_308(anonymous, path, location):
         ),
     ],
 )
-def test_options_answers_204_with_allow(app, api_key, path, methods):
-    response = authorized_client(app, api_key).options(path)
+@pytest.mark.parametrize("with_key", [True, False])
+def test_options_answers_204_with_allow(app, api_key, path, methods, with_key):
+    client = authorized_client(app, api_key) if with_key else app.test_client()
+    response = client.options(path)
 
     assert response.status_code == 204
     assert response.get_data() == b""

@@ -162,6 +162,39 @@ def test_stale_patch_changes_nothing(client, phone):
     assert client.get(path(phone)).get_json() == phone
 
 
+@pytest.mark.parametrize("header", ["", ",", "  ,  "])
+def test_patch_with_empty_if_match_answers_412(client, phone, header):
+    response = client.patch(
+        path(phone), json={"name": "Lost"}, headers={"If-Match": header}
+    )
+
+    assert response.status_code == 412
+    assert client.get(path(phone)).get_json() == phone
+
+
+@pytest.mark.parametrize("header", ["*", "{etag}", "W/{etag}", '"other", {etag}'])
+def test_write_with_matching_if_none_match_answers_412(client, phone, header):
+    etag = client.get(path(phone)).headers["ETag"]
+    headers = {"If-None-Match": header.format(etag=etag)}
+
+    patched = client.patch(path(phone), json={"name": "Lost"}, headers=headers)
+    deleted = client.delete(path(phone), headers=headers)
+
+    assert patched.status_code == 412
+    assert "If-None-Match" in patched.get_json()["message"]
+    assert deleted.status_code == 412
+    assert client.get(path(phone)).get_json() == phone
+
+
+def test_patch_with_other_if_none_match_works(client, phone):
+    response = client.patch(
+        path(phone), json={"name": "New"}, headers={"If-None-Match": '"other"'}
+    )
+
+    assert response.status_code == 200
+    assert response.get_json()["name"] == "New"
+
+
 def test_etag_disabled_sends_none(client, phone, tmp_path_factory):
     """One app's setting leaves another app's ETags in the same process alone."""
     # Made after the app of `client`, so flask-smorest's one Api now reads

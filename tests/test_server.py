@@ -7,6 +7,7 @@ import json
 import socket
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
+from http import HTTPStatus
 
 import pytest
 
@@ -165,7 +166,7 @@ def test_malformed_header_keeps_key_out_of_log(server, header):
     log = server.log_path.read_text()
 
     assert answer.startswith(b"HTTP/1.1 400")
-    assert "Invalid HTTP Header" in log
+    assert "InvalidHeader (the request's text is left out of the log)" in log
     echoed = secret.encode() in answer
     assert not echoed, "the answer repeats the API key"
     # After the banner that prints the first key; a boolean, so that a
@@ -231,6 +232,7 @@ TOO_MANY_HEADERS = "The request has more than 100 headers"
             TOO_MANY_HEADERS,
         ),
         (b"GET /api/phones HTTP/1.1", b"Expect: 200-ok\r\n", 417, "The Expect header"),
+        (b"POST /api/phones HTTP/1.1", b"Transfer-Encoding: foo\r\n", 501, "The Transfer"),
     ],
 )
 def test_rejected_request_answers_json(server, request_line, headers, status, message):
@@ -240,6 +242,8 @@ def test_rejected_request_answers_json(server, request_line, headers, status, me
     code, _, body = _json_answer(answer)
     assert code == status
     assert body["code"] == status
+    assert body["status"] == HTTPStatus(status).phrase
+    assert answer.startswith(f"HTTP/1.1 {status} {body['status']}\r\n".encode())
     assert body["message"].startswith(message)
     assert set(body) == {"code", "status", "message"}
 
@@ -297,3 +301,28 @@ def test_body_cut_short_answers_400(server, framing, sent):
     code, _, body = _json_answer(answer)
     assert code == 400
     assert body["message"].startswith("The request body ended early")
+
+
+@pytest.mark.parametrize(
+    "request_head",
+    [
+        b"POST /api/phones HTTP/1.1\r\n",
+        b"DELETE /api/phones/00000000-0000-4000-8000-000000000000 HTTP/1.1\r\n",
+        b"POST /healthz HTTP/1.1\r\n",
+    ],
+)
+def test_unread_malformed_body_gets_one_answer(server, request_head):
+    body = b'{"number": "+16055550199", "sipTrunkPassword": "s3cret-unread"}'
+    answer = _raw_request(
+        server,
+        request_head
+        + b"Host: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + body
+        + b"\r\n\r\nGET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+    )
+
+    # The service responds without reading the body. gunicorn then finds it
+    # malformed and closes the connection, without a second answer and
+    # without serving the request behind it.
+    assert answer.count(b"HTTP/1.1 ") == 1
+    assert b"s3cret-unread" not in server.log_path.read_bytes()
