@@ -1,7 +1,7 @@
 """gunicorn worker that sends JSON errors and bounds slow clients.
 
 gunicorn responds to a request it cannot parse (a malformed request line or
-header, an over-long URL, too many headers) before the application sees
+header, an over-long URL, too many headers) before the application gets
 it, with an HTML page that repeats the offending text. This worker sends
 the service's JSON error format instead: the same status, a message that
 names the part of the request at fault and how to fix it, and none of the
@@ -84,7 +84,6 @@ _STATUS_MESSAGES = {
 
 def error_message(exc: BaseException | None, status: int, cfg: Any) -> str:
     """Return the JSON error's message for a request gunicorn rejected."""
-    names = {cls.__name__ for cls in type(exc).__mro__}
     if status == 408:
         return (
             f"The request line and headers did not arrive within {HEADER_TIMEOUT} "
@@ -101,6 +100,7 @@ def error_message(exc: BaseException | None, status: int, cfg: Any) -> str:
             f"a header line longer than {cfg.limit_request_field_size} bytes, "
             "CRLF included: send fewer or shorter headers."
         )
+    names = {cls.__name__ for cls in type(exc).__mro__}
     if status == 400 and names & _REQUEST_LINE_ERRORS:
         return _REQUEST_LINE_MESSAGE
     if status == 400 and names & _HEADER_ERRORS:
@@ -272,8 +272,8 @@ class JsonErrorWorker(ThreadWorker):
         """Send gunicorn's error response for `exc` as a JSON error.
 
         An error after the response, such as a malformed chunked body that
-        the service never read, only closes the connection: a second
-        response would answer the client's next request.
+        the service never read, only closes the connection, because the
+        client would take a second response for that of its next request.
         """
         if getattr(req, "phones_answered", False):
             self.log.warning(

@@ -322,7 +322,7 @@ def test_unread_malformed_body_gets_one_answer(server, request_head):
     )
 
     # The service responds without reading the body. gunicorn then finds it
-    # malformed and closes the connection, without a second answer and
+    # malformed and closes the connection, without a second response and
     # without serving the request behind it.
     assert answer.count(b"HTTP/1.1 ") == 1
     assert b"s3cret-unread" not in server.log_path.read_bytes()

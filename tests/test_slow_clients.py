@@ -45,7 +45,7 @@ def _read_answer(sock) -> tuple[bytes, dict]:
 
 
 def test_stalled_heads_get_408_and_free_threads(server):
-    # The server has 2 threads, and each stalled head holds one.
+    # The server has 2 threads, and each stalled head occupies one.
     stalled = [_connect(server), _connect(server)]
     for sock in stalled:
         sock.sendall(b"GET /api/phones HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: app")
