@@ -13,7 +13,7 @@ import logging
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from sqlalchemy import bindparam, select, update
@@ -23,6 +23,7 @@ from .database import (
     WRITE_TRANSACTION,
     load_json,
     packed_row,
+    postgresql_reader,
     sqlite_reader,
     sqlite_statement,
 )
@@ -53,6 +54,11 @@ _KEY_LOOKUP = (
     .where(ApiKey.key_hash == bindparam("key_hash"))
 )
 _PACKED_KEY_LOOKUP = packed_row(_KEY_LOOKUP)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """Return `value` in UTC, as the UTCDateTime columns load it."""
+    return None if value is None else value.astimezone(UTC)
 
 
 class AccountError(Exception):
@@ -222,13 +228,18 @@ class AccountRepository:
         """Return the state of the key with this hash and its client, or None."""
         reader = sqlite_reader()
         if reader is None:
-            found = self.session.connection().execute(
-                _KEY_LOOKUP, {"key_hash": key_hash}
-            ).first()
+            postgresql = postgresql_reader()
+            if postgresql is not None:
+                found = postgresql.first(_KEY_LOOKUP, {"key_hash": key_hash})
+            else:
+                found = self.session.connection().execute(
+                    _KEY_LOOKUP, {"key_hash": key_hash}
+                ).first()
             if found is None:
                 return None
-            client = _shared_client(found.client_id, found.uuid, found.name, found.created_at)
-            return _KeyState(found.id, found.revoked_at is not None, found.last_used_at, client)
+            key_id, revoked_at, last_used_at, client_id, client_uuid, name, created_at = found
+            client = _shared_client(client_id, client_uuid, name, _utc(created_at))
+            return _KeyState(key_id, revoked_at is not None, last_used_at, client)
 
         row = sqlite_statement(_PACKED_KEY_LOOKUP).first(reader, {"key_hash": key_hash})
         if row is None:

@@ -15,11 +15,13 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
+import psycopg
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, Executable, Select, create_engine, event, func, make_url
 from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import Pool, QueuePool
+from sqlalchemy.pool import QueuePool
 
 from .models import Base
 
@@ -30,6 +32,8 @@ log = logging.getLogger(__name__)
 # concurrent writer (SQLite returns SQLITE_BUSY at once, whatever the busy
 # timeout), so every write transaction takes the write lock up front.
 WRITE_TRANSACTION = {"phones_write": True}
+
+_PSYCOPG_DIALECT = PGDialect_psycopg()
 
 
 class Database:
@@ -101,8 +105,8 @@ class _State:
             return self._engine
         return self._engine()
 
-    def reader(self) -> sqlite3.Connection | None:
-        """Return this thread's reading connection, opened on first use."""
+    def reader(self) -> _Reader:
+        """Return this thread's reader, opened on first use."""
         engine = self.get_engine()
         current: _Reader | None = getattr(self._readers, "reader", None)
         # engine.dispose() replaces the pool. A reader opened before then
@@ -110,10 +114,10 @@ class _State:
         if current is None or current.pool is not engine.pool:
             if current is not None:
                 current.close()
-            current = self._readers.reader = _Reader(_open_reader(engine), engine.pool)
+            current = self._readers.reader = _Reader(engine)
             if not event.contains(engine, "engine_disposed", self._close_reader):
                 event.listen(engine, "engine_disposed", self._close_reader)
-        return current.connection
+        return current
 
     def _close_reader(self, _engine: Engine) -> None:
         # Only the disposing thread's reader, because another thread may be
@@ -126,17 +130,22 @@ class _State:
 class _Reader:
     """A thread's reading connection, closed as soon as nothing refers to it.
 
-    A sqlite3 connection refers to itself through its statement cache, so
-    without this it would stay open until the garbage collector's next
-    cycle, and a server that starts a thread per request would pile up
-    open files.
+    On SQLite it is a sqlite3 connection, on PostgreSQL a `PostgresReader`,
+    elsewhere None. A sqlite3 connection refers to itself through its
+    statement cache, so without this it would stay open until the garbage
+    collector's next cycle, and a server that starts a thread per request
+    would pile up open files.
     """
 
     __slots__ = ("connection", "pool")
 
-    def __init__(self, connection: sqlite3.Connection | None, pool: Pool) -> None:
-        self.connection = connection
-        self.pool = pool
+    def __init__(self, engine: Engine) -> None:
+        self.pool = engine.pool
+        self.connection: sqlite3.Connection | PostgresReader | None = None
+        if engine.dialect.name == "sqlite" and isinstance(engine.pool, QueuePool):
+            self.connection = _detached_connection(engine)
+        elif engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg":
+            self.connection = PostgresReader(engine)
 
     def close(self) -> None:
         if self.connection is not None:
@@ -147,14 +156,87 @@ class _Reader:
         self.close()
 
 
-def _open_reader(engine: Engine) -> sqlite3.Connection | None:
-    if engine.dialect.name != "sqlite" or not isinstance(engine.pool, QueuePool):
-        return None
-    # The pool opens it, so the engine's connect settings apply. Detached,
-    # it no longer counts against the pool.
+def _detached_connection(engine: Engine) -> Any:
+    """Return a new DBAPI connection of `engine` that its pool no longer counts.
+
+    The pool opens it, so the engine's connect settings apply.
+    """
     pooled = engine.raw_connection()
     pooled.detach()
     return pooled.dbapi_connection
+
+
+class PostgresReader:
+    """A thread's autocommit psycopg connection for the hot reads on PostgreSQL.
+
+    Each statement runs alone, without the BEGIN, COMMIT and pool pre-ping
+    that a session sends around it. psycopg prepares a statement on the
+    server after its fifth run on the connection (its `prepare_threshold`,
+    which the engine's `connect_args` can change). When the server has
+    closed the connection, or it was lost, the read opens a new one once.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._connection: Any = None
+
+    def all(
+        self, statement: Executable, params: dict[str, Any]
+    ) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Return the column names and rows of `statement`."""
+        compiled = postgresql_statement(statement)
+        if compiled.constants:
+            params = {**compiled.constants, **params}
+        try:
+            cursor = self._execute(compiled.sql, params)
+        except psycopg.OperationalError:
+            if self._connection is None or not self._connection.broken:
+                raise
+            # A read can run again safely. A second failure reaches the caller.
+            self.close()
+            cursor = self._execute(compiled.sql, params)
+        names = [column.name for column in cursor.description]
+        return names, cursor.fetchall()
+
+    def first(self, statement: Executable, params: dict[str, Any]) -> Any:
+        """Return the first row of `statement`, as a tuple, or None."""
+        _names, rows = self.all(statement, params)
+        return rows[0] if rows else None
+
+    def _execute(self, sql: str, params: dict[str, Any]) -> Any:
+        if self._connection is None:
+            connection = _detached_connection(self._engine)
+            # The pool's pre-ping may have begun a transaction.
+            connection.rollback()
+            connection.autocommit = True
+            # Timestamps then arrive in UTC, as the UTCDateTime columns load them.
+            connection.execute("SET TIME ZONE 'UTC'")
+            self._connection = connection
+        return self._connection.execute(sql, params)
+
+    def close(self) -> None:
+        if self._connection is not None:
+            connection, self._connection = self._connection, None
+            connection.close()
+
+
+class PostgresStatement:
+    """A statement compiled once for psycopg, with its constant values."""
+
+    def __init__(self, statement: Executable) -> None:
+        compiled = statement.compile(dialect=_PSYCOPG_DIALECT)
+        self.sql = str(compiled)
+        self.constants = {
+            name: bind.value
+            for name, bind in compiled.binds.items()
+            if not bind.required and bind.callable is None
+        }
+
+
+@functools.cache
+def postgresql_statement(statement: Executable) -> PostgresStatement:
+    """Return `statement` compiled for `PostgresReader`, once per statement."""
+    return PostgresStatement(statement)
 
 
 def _state() -> _State:
@@ -184,7 +266,22 @@ def sqlite_reader() -> sqlite3.Connection | None:
     Returns None where the engine is not SQLite, and for an in-memory
     database, whose single connection per thread the session uses too.
     """
-    return _state().reader()
+    connection = _state().reader().connection
+    return connection if isinstance(connection, sqlite3.Connection) else None
+
+
+def postgresql_reader() -> PostgresReader | None:
+    """Return the current thread's PostgreSQL reader for hot reads, or None.
+
+    The key lookup, one phone and a page of phones read through it. It
+    belongs to its thread like `sqlite_reader()`. In autocommit mode each
+    read returns what was committed before it, as a read transaction of
+    its own would. In-process, a GET took 0.57 ms of CPU time this way,
+    against 1.11 ms with the same two statements run through the session,
+    each in a transaction of its own after the pool's pre-ping.
+    """
+    connection = _state().reader().connection
+    return connection if isinstance(connection, PostgresReader) else None
 
 
 class SqliteStatement:

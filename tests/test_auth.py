@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import event, update
 
 from phones_service.accounts import AccountRepository
-from phones_service.database import SqliteStatement
+from phones_service.database import PostgresReader, SqliteStatement
 from phones_service.extensions import db
 from phones_service.models import Client
 
@@ -131,14 +131,20 @@ def test_lookup_same_for_known_and_unknown_prefix(
     def record(conn, cursor, statement, parameters, context, executemany):
         statements.append(statement)
 
-    # SQLite's hot read paths run their statements outside SQLAlchemy.
+    # The hot read paths run their statements outside SQLAlchemy.
     run_directly = SqliteStatement.first
+    execute_directly = PostgresReader._execute
 
     def record_direct(self, connection, params):
         statements.append(self.sql)
         return run_directly(self, connection, params)
 
+    def record_postgresql(self, sql, params):
+        statements.append(sql)
+        return execute_directly(self, sql, params)
+
     monkeypatch.setattr(SqliteStatement, "first", record_direct)
+    monkeypatch.setattr(PostgresReader, "_execute", record_postgresql)
     with app.app_context():
         event.listen(db.engine, "before_cursor_execute", record)
     forged_known = api_key[:13] + "y" * (len(api_key) - 13)

@@ -31,7 +31,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..crypto import SecretBox, SecretKeyError
-from ..database import WRITE_TRANSACTION, load_json, sqlite_reader, sqlite_statement
+from ..database import (
+    WRITE_TRANSACTION,
+    load_json,
+    postgresql_reader,
+    sqlite_reader,
+    sqlite_statement,
+)
 from ..json_provider import dumps
 from ..models import (
     Client,
@@ -227,6 +233,11 @@ def _sqlite_search_page(
     return _sqlite_page(documents.order_by(*_NEWEST_FIRST))
 
 
+def _dictionaries(names: list[str], rows: list[tuple[Any, ...]]) -> list[PhoneRow]:
+    """Return rows as dictionaries of their column names."""
+    return [dict(zip(names, row)) for row in rows]
+
+
 def _sqlite_page_result(row: Any, limit: int, total: int) -> PhonePage:
     """Return the page of a `_sqlite_page` row."""
     array, fetched, created_at, stored_uuid = row
@@ -281,9 +292,10 @@ class PhoneRepository:
         if after is not None:
             params["after_created_at"] = after.created_at
             params["after_uuid"] = after.uuid
-        connection = self.session.connection()
         if self._dialect() == "sqlite":
             # An in-memory database, whose one connection the session holds.
+            connection = self.session.connection()
+
             def run(statement: Executable, values: dict[str, Any]) -> Any:
                 return connection.execute(statement, values).one()
 
@@ -295,16 +307,20 @@ class PhoneRepository:
         if search:
             params.update(like_params(search))
             conditions = [_OF_CLIENT, *filters, like_condition(search)]
-            count = select(func.count()).select_from(Phone).where(*conditions)
-            total = connection.execute(count, params).scalar_one()
+            counted = select(func.count()).select_from(Phone).where(*conditions)
             query = _page_query(False, conditions, cursor=after is not None)
         else:
             counted = _COUNTED_TOTAL if status is None else _COUNTED_STATUS_TOTAL
-            total = connection.execute(counted, params).scalar_one()
             query = _list_query(False, status is not None, after is not None)
 
-        rows = self._read(query, params)
-        self.session.commit()
+        postgresql = postgresql_reader()
+        if postgresql is not None:
+            (total,) = postgresql.first(counted, params)
+            rows = _dictionaries(*postgresql.all(query, params))
+        else:
+            total = self.session.connection().execute(counted, params).scalar_one()
+            rows = self._read(query, params)
+            self.session.commit()
         next_start = None
         if len(rows) > limit:
             last = rows[limit - 1]
@@ -415,7 +431,13 @@ class PhoneRepository:
             updated_at, brace, rest = found[0].partition("{")
             return PhoneDocument(str(phone_uuid), updated_at, brace + rest)
 
-        row = self.get(phone_uuid)
+        postgresql = postgresql_reader()
+        if postgresql is not None:
+            params = {**self._params(), "phone_uuid": phone_uuid}
+            rows = _dictionaries(*postgresql.all(_GET_ROW, params))
+            row = rows[0] if rows else None
+        else:
+            row = self.get(phone_uuid)
         if row is None:
             return None
         text = dumps(phone_json(row))

@@ -1,0 +1,116 @@
+"""The per-thread PostgreSQL connection that the hot reads use.
+
+Each test makes its own database, because one test ends every connection
+to it and another changes its time zone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from phones_service.extensions import db
+
+from .conftest import (
+    authorized_client,
+    create_key,
+    make_app,
+    migrate_template,
+    register,
+)
+from .pg import execute, query, require_postgres, temporary_database
+
+pytestmark = pytest.mark.sqlite_run_only("starts its own PostgreSQL databases")
+
+PHONES = "/api/phones"
+OTHER_BACKENDS = (
+    "SELECT count(*) FROM pg_stat_activity "
+    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+)
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    require_postgres()
+    with temporary_database() as url:
+        migrate_template(url, tmp_path / "template")
+        yield url
+
+
+def open_app(url: str, tmp_path: Path) -> Flask:
+    return make_app(url, tmp_path / "instance")
+
+
+def test_reader_reconnects_after_termination(database_url, tmp_path):
+    app = open_app(database_url, tmp_path)
+    client = authorized_client(app, create_key(app)[0])
+    phone = register(client).get_json()
+    assert client.get(f"{PHONES}/{phone['uuid']}").status_code == 200
+
+    # As a server restart or an idle timeout of a proxy would.
+    ended = query(
+        database_url,
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    assert ended[0][0] >= 1
+
+    response = client.get(f"{PHONES}/{phone['uuid']}")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json() == phone
+    listed = client.get(PHONES)
+    assert listed.status_code == 200, listed.get_data(as_text=True)
+    assert listed.get_json()["total"] == 1
+
+
+def test_reader_timestamps_in_any_zone(database_url, tmp_path):
+    # A zone 13 h 45 min from UTC, so that an offset left in would show.
+    execute(
+        database_url,
+        "DO $$ BEGIN EXECUTE format("
+        "'ALTER DATABASE %I SET timezone TO ''Pacific/Chatham''', current_database()"
+        "); END $$",
+    )
+    assert query(database_url, "SHOW timezone") == [("Pacific/Chatham",)]
+    app = open_app(database_url, tmp_path)
+    client = authorized_client(app, create_key(app)[0])
+    registered = [
+        register(client, number).get_json()
+        for number in ("+16054440129", "+16054440130", "+16054440131")
+    ]
+
+    for phone in registered:
+        response = client.get(f"{PHONES}/{phone['uuid']}")
+        assert response.get_json() == phone
+        assert phone["createdAt"].endswith("Z")
+
+    # One phone per page, through the cursor that each page links to.
+    listed = []
+    cursor = None
+    for _ in registered:
+        query_string = (
+            {"limit": 1} if cursor is None else {"limit": 1, "cursor": cursor}
+        )
+        page = client.get(PHONES, query_string=query_string).get_json()
+        listed.extend(page["phones"])
+        cursor = page["nextCursor"]
+    assert cursor is None
+    assert listed == registered[::-1]
+
+
+def test_dispose_closes_reader(database_url, tmp_path):
+    app = open_app(database_url, tmp_path)
+    client = authorized_client(app, create_key(app)[0])
+    with app.app_context():
+        db.engine.dispose()
+    assert query(database_url, OTHER_BACKENDS) == [(0,)]
+
+    assert client.get(PHONES).status_code == 200
+    # The reader, and the pool's connection that recorded the key's use.
+    assert query(database_url, OTHER_BACKENDS)[0][0] >= 1
+    with app.app_context():
+        db.engine.dispose()
+    assert query(database_url, OTHER_BACKENDS) == [(0,)]
