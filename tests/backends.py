@@ -19,7 +19,10 @@ if BACKEND not in ("sqlite", "postgresql"):
     )
 
 # Tables a test may fill; a PostgreSQL reset empties them between tests.
-_EMPTIED_TABLES = "phones_numbers, phones_api_keys, phones_status_counts"
+_EMPTIED_TABLES = (
+    "phones_numbers, phones_api_keys, phones_status_counts,"
+    " phones_search_names, phones_search_digits"
+)
 
 
 def as_url(database: Path | str) -> str:

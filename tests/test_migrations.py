@@ -25,6 +25,8 @@ SEARCH_TABLES = {
         for shadow in ("", "_config", "_data", "_docsize", "_idx")
     ),
 }
+# PostgreSQL's counts of search matches.
+POSTGRESQL_SEARCH_TABLES = {"phones_search_names", "phones_search_digits"}
 TABLES = {
     "phones_clients",
     "phones_numbers",
@@ -35,8 +37,8 @@ TABLES = {
 
 
 def expected_tables() -> set[str]:
-    """Tables after every migration; SQLite adds its FTS5 search tables."""
-    return TABLES | (SEARCH_TABLES if BACKEND == "sqlite" else set())
+    """Tables after every migration, with each database's own search tables."""
+    return TABLES | (SEARCH_TABLES if BACKEND == "sqlite" else POSTGRESQL_SEARCH_TABLES)
 
 
 def test_upgrade_from_empty_creates_tables(fresh_database, tmp_path):

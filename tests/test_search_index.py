@@ -10,16 +10,19 @@ deletions.
 from __future__ import annotations
 
 import random
+from collections import Counter
 from dataclasses import dataclass
 
 import pytest
+from flask_migrate import downgrade, upgrade
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from phones_service.extensions import db
 from phones_service.numbers import search_digits
 
-from .conftest import authorized_client, create_key, register
+from .backends import BACKEND
+from .conftest import authorized_client, create_key, make_app, register
 
 NAMES = [
     "Sales Desk",
@@ -248,3 +251,125 @@ def test_search_counts_overlap_once(client, status, named_elsewhere):
 
     assert seen == expected
     assert totals == {len(expected)}
+
+
+def postgresql_counts(app) -> tuple[list, list, list, list]:
+    """Return the count tables of PostgreSQL searches, and the same counted anew."""
+    with app.app_context():
+        connection = db.session.connection()
+        names = connection.execute(
+            text("SELECT client_id, status, name, phones FROM phones_search_names")
+        ).all()
+        counted_names = connection.execute(
+            text(
+                "SELECT client_id, status, name, count(*) FROM phones_numbers"
+                " WHERE name IS NOT NULL GROUP BY client_id, status, name"
+            )
+        ).all()
+        # A digit string whose count fell to zero keeps its row.
+        digits = connection.execute(
+            text(
+                "SELECT client_id, status, digits, phones FROM phones_search_digits"
+                " WHERE phones <> 0"
+            )
+        ).all()
+        phones = connection.execute(
+            text("SELECT client_id, status, number FROM phones_numbers")
+        ).all()
+        db.session.commit()
+
+    # Every distinct string of one to four digits, counted once per number.
+    counted_digits: Counter[tuple[int, str, str]] = Counter()
+    for client_id, status, number in phones:
+        numeral = number.lstrip("+")
+        strings = {
+            numeral[start : start + width]
+            for width in range(1, 5)
+            for start in range(len(numeral) - width + 1)
+        }
+        counted_digits.update((client_id, status, string) for string in strings)
+    expected_digits = [(*key, phones) for key, phones in counted_digits.items()]
+    return sorted(names), sorted(counted_names), sorted(digits), sorted(expected_digits)
+
+
+def require_postgresql_run() -> None:
+    if BACKEND != "postgresql":
+        pytest.skip("checks PostgreSQL's own count tables, in the PostgreSQL run")
+
+
+def test_postgresql_counts_follow_api_changes(app, searched):
+    require_postgresql_run()
+    names, counted_names, digits, counted_digits = postgresql_counts(app)
+
+    assert names == counted_names
+    assert digits == counted_digits
+    assert all(row[3] > 0 for row in names + digits)
+
+
+def test_postgresql_counts_follow_bulk_statements(app, client):
+    require_postgresql_run()
+    for index in range(6):
+        name = "Bulk Desk" if index % 2 else "Other"
+        response = register(client, f"+1206555{index:04d}", name=name)
+        assert response.status_code == 201, response.get_json()
+
+    # One statement each, as a bulk import or a hand-written fix would run.
+    with app.app_context():
+        session = db.session
+        session.execute(
+            text(
+                "INSERT INTO phones_numbers (uuid, client_id, name, number, type,"
+                " status, sms_enabled, hooks, parameters, sip_trunk_protocol,"
+                " created_at, updated_at)"
+                " SELECT gen_random_uuid(), client_id, 'Bulk Desk',"
+                " '+1605444' || lpad(n::text, 4, '0'), 'private', 'pending', false,"
+                " '{}', '{}', 'udp', now(), now()"
+                " FROM (SELECT DISTINCT client_id FROM phones_numbers) AS clients,"
+                " generate_series(1, 5) AS n"
+            )
+        )
+        session.execute(
+            text("UPDATE phones_numbers SET status = 'inactive' WHERE name = 'Bulk Desk'")
+        )
+        session.execute(
+            text(
+                "UPDATE phones_numbers SET number = replace(number, '+1206', '+1212')"
+                " WHERE name = 'Other'"
+            )
+        )
+        session.execute(text("DELETE FROM phones_numbers WHERE number LIKE '%0003'"))
+        session.commit()
+
+    names, counted_names, digits, counted_digits = postgresql_counts(app)
+    assert names == counted_names
+    assert digits == counted_digits
+    assert all(row[3] > 0 for row in names + digits)
+    body = client.get("/api/phones", query_string={"search": "212"}).get_json()
+    assert body["total"] == 3
+    body = client.get(
+        "/api/phones", query_string={"search": "bulk", "status": "inactive"}
+    ).get_json()
+    # Three registered and five inserted, less the two numbers ending in 0003.
+    assert body["total"] == 6
+
+
+def test_postgresql_counts_filled_on_upgrade(fresh_database, tmp_path):
+    require_postgresql_run()
+    app = make_app(fresh_database, tmp_path)
+    with app.app_context():
+        upgrade()
+    client = authorized_client(app, create_key(app)[0])
+    for number, status in (("+16054440129", "pending"), ("+12065550100", "active")):
+        response = register(client, number, name="Main Office", status=status)
+        assert response.status_code == 201, response.get_json()
+
+    with app.app_context():
+        downgrade(revision="0005")
+        upgrade()
+
+    names, counted_names, digits, counted_digits = postgresql_counts(app)
+    assert names == counted_names
+    assert digits == counted_digits
+    assert len(names) == 2
+    total = client.get("/api/phones", query_string={"search": "206"}).get_json()["total"]
+    assert total == 1

@@ -54,10 +54,9 @@ from .documents import (
     sqlite_timestamp,
 )
 from .search import (
+    PostgresqlSearch,
     SearchKind,
     SqliteSearch,
-    like_condition,
-    like_params,
     sqlite_statements,
 )
 
@@ -303,22 +302,26 @@ class PhoneRepository:
             self.session.commit()
             return page_found
 
-        filters = [] if status is None else [_IN_STATUS]
+        postgresql = postgresql_reader()
+
+        def first(statement: Executable) -> Any:
+            if postgresql is not None:
+                return postgresql.first(statement, params)
+            return self.session.connection().execute(statement, params).one()
+
         if search:
-            params.update(like_params(search))
-            conditions = [_OF_CLIENT, *filters, like_condition(search)]
-            counted = select(func.count()).select_from(Phone).where(*conditions)
-            query = _page_query(False, conditions, cursor=after is not None)
+            total, query = self._postgresql_search(first, search, status, after, params)
+            if query is None:
+                self.session.commit()
+                return PhonePage(total=total, documents=[])
         else:
             counted = _COUNTED_TOTAL if status is None else _COUNTED_STATUS_TOTAL
+            (total,) = first(counted)
             query = _list_query(False, status is not None, after is not None)
 
-        postgresql = postgresql_reader()
         if postgresql is not None:
-            (total,) = postgresql.first(counted, params)
             rows = _dictionaries(*postgresql.all(query, params))
         else:
-            total = self.session.connection().execute(counted, params).scalar_one()
             rows = self._read(query, params)
             self.session.commit()
         next_start = None
@@ -327,6 +330,37 @@ class PhoneRepository:
             next_start = PageCursor(last["created_at"], last["uuid"])
         phones = [phone_json(row) for row in rows[:limit]]
         return PhonePage(total=total, next=next_start, documents=phones)
+
+    def _postgresql_search(
+        self,
+        first: Callable[[Executable], Any],
+        text: str,
+        status: str | None,
+        after: PageCursor | None,
+        params: dict[str, Any],
+    ) -> tuple[int, Select[Any] | None]:
+        """Count a search's matches on PostgreSQL, and choose its page query.
+
+        The query is None when no phone can be on the page.
+        """
+        search = PostgresqlSearch.parse(text, status)
+        statements = search.statements()
+        params.update(search.params())
+
+        def count(statement: Select[Any] | None) -> int:
+            return 0 if statement is None else first(statement)[0]
+
+        names = count(statements.name_total)
+        numbers = count(statements.number_total)
+        # A phone that matches by name and by number counts once.
+        both = count(statements.both_total) if names and numbers else 0
+        total = names + numbers - both
+        if total == 0 or params.get("offset", 0) >= total:
+            return total, None
+        conditions = [_OF_CLIENT, statements.condition]
+        if status is not None:
+            conditions.append(_IN_STATUS)
+        return total, _page_query(False, conditions, cursor=after is not None)
 
     def _sqlite_list(
         self,

@@ -1,8 +1,11 @@
 """How a search text finds phones, through each database's own index.
 
-PostgreSQL searches through pg_trgm GIN indexes on `lower(name)` and
-`number` (`like_condition`). SQLite has two FTS5 trigram indexes, which the
-migrations keep in step with the phones (see
+PostgreSQL finds phones through pg_trgm GIN indexes on `lower(name)` and
+`number`, and counts them from two tables: phones per distinct name
+(`phones_search_names`) and phones per string of up to four digits
+(`phones_search_digits`), see
+migrations/versions/0006_postgresql_search_counts.py. SQLite has two FTS5
+trigram indexes, which the migrations keep in step with the phones (see
 migrations/versions/0005_search_by_client.py):
 
 - `phones_search_numbers` contains every phone's number under a rowid that
@@ -57,6 +60,16 @@ _names = table(
     column("phones"),
 )
 _names_index = table("phones_search_names_index", column("rowid"))
+# PostgreSQL only: how many phones of a client and status contain each
+# string of up to COUNTED_DIGITS digits in their number.
+_digits = table(
+    "phones_search_digits",
+    column("client_id"),
+    column("status"),
+    column("digits"),
+    column("phones"),
+)
+COUNTED_DIGITS = 4
 _numbers_index = table("phones_search_numbers", column("rowid"))
 
 _OF_CLIENT = Phone.client_id == bindparam("client_id")
@@ -66,26 +79,89 @@ SearchKind = tuple[bool, bool | None, bool]
 _IN_STATUS = Phone.status == bindparam("status")
 
 
-def like_condition(search: str) -> Any:
-    """Return the condition for phones whose name or number contains `search`.
+@dataclass(frozen=True)
+class PostgresqlSearch:
+    """A search text as PostgreSQL matches it: by name, and by number if it has digits.
 
-    PostgreSQL finds the phones through its trigram indexes, SQLite by
-    reading rows.
+    The pg_trgm indexes find the matching phones, and the counts that the
+    migrations keep give the total without reading them (see
+    migrations/versions/0006_postgresql_search_counts.py).
     """
-    words = search.strip()
-    condition = _name_like(Phone.name, "name_pattern")
-    if search_digits(words):
-        condition = or_(condition, _number_like())
-    return condition
+
+    words: str
+    digits: str | None
+    status: str | None
+
+    @classmethod
+    def parse(cls, search: str, status: str | None) -> PostgresqlSearch:
+        words = search.strip()
+        return cls(words, search_digits(words), status)
+
+    def params(self) -> dict[str, Any]:
+        """Return the values that this search's statements bind."""
+        params: dict[str, Any] = {"name_pattern": _contains(self.words)}
+        if self.digits is not None:
+            params["number_pattern"] = f"%{self.digits}%"
+            params["digits"] = self.digits
+        return params
+
+    def statements(self) -> PostgresqlStatements:
+        counted = None if self.digits is None else len(self.digits) <= COUNTED_DIGITS
+        return postgresql_statements(counted, self.status is not None)
 
 
-def like_params(search: str) -> dict[str, Any]:
-    """Return the values that `like_condition` binds."""
-    words = search.strip()
-    params = {"name_pattern": _contains(words)}
-    if digits := search_digits(words):
-        params["number_pattern"] = f"%{digits}%"
-    return params
+@dataclass(frozen=True)
+class PostgresqlStatements:
+    """The statements of one kind of search on PostgreSQL."""
+
+    # Phones whose name matches, from the counts of distinct names.
+    name_total: Select[Any]
+    # Phones whose number matches, or None for a text without digits.
+    number_total: Select[Any] | None
+    # Phones whose name and number both match, or None without digits.
+    both_total: Select[Any] | None
+    # Condition on a phone row.
+    condition: Any
+
+
+@functools.cache
+def postgresql_statements(counted_digits: bool | None, status: bool) -> PostgresqlStatements:
+    """Build the statements of one kind of search, once.
+
+    `counted_digits` is None for a text without digits, and otherwise
+    whether `phones_search_digits` counts its digit string.
+    """
+    in_status = [_IN_STATUS] if status else []
+    names_of_client = [_names.c.client_id == bindparam("client_id")]
+    if status:
+        names_of_client.append(_names.c.status == bindparam("status"))
+    name_total = select(func.coalesce(func.sum(_names.c.phones), 0)).where(
+        *names_of_client, _name_like(_names.c.name, "name_pattern")
+    )
+    name_condition = _name_like(Phone.name, "name_pattern")
+    if counted_digits is None:
+        return PostgresqlStatements(name_total, None, None, name_condition)
+
+    if counted_digits:
+        digits_of_client = [_digits.c.client_id == bindparam("client_id")]
+        if status:
+            digits_of_client.append(_digits.c.status == bindparam("status"))
+        number_total = select(func.coalesce(func.sum(_digits.c.phones), 0)).where(
+            *digits_of_client, _digits.c.digits == bindparam("digits")
+        )
+    else:
+        number_total = (
+            select(func.count())
+            .select_from(Phone)
+            .where(_OF_CLIENT, *in_status, _number_like())
+        )
+    both_total = (
+        select(func.count())
+        .select_from(Phone)
+        .where(_OF_CLIENT, *in_status, name_condition, _number_like())
+    )
+    condition = or_(name_condition, _number_like())
+    return PostgresqlStatements(name_total, number_total, both_total, condition)
 
 
 @dataclass(frozen=True)
