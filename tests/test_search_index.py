@@ -351,6 +351,9 @@ def test_postgresql_counts_follow_bulk_statements(app, client):
     ).get_json()
     # Three registered and five inserted, less the two numbers ending in 0003.
     assert body["total"] == 6
+    for status, phones in (("inactive", 6), ("active", 3), ("pending", 0)):
+        body = client.get("/api/phones", query_string={"status": status}).get_json()
+        assert body["total"] == phones, status
 
 
 def test_postgresql_counts_filled_on_upgrade(fresh_database, tmp_path):

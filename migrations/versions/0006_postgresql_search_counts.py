@@ -14,9 +14,14 @@ million phones share. Two tables now keep those counts, as SQLite's
   up to four digits, such as an area code, reads its total from one row.
   Longer digit strings match fewer numbers and are counted as before.
 
-Statement-level triggers keep both in step with `phones_numbers`, one
-upsert per table and statement, in key order so that concurrent writers
-take the row locks in the same order. SQLite is unchanged.
+Statement-level triggers keep both in step with `phones_numbers`, and
+`phones_status_counts` too, in place of the row-level trigger of 0003.
+They run one upsert per table and statement, whatever the number of rows,
+in key order so that concurrent writers take the row locks in the same
+order. The row-level trigger updated a count row once per phone, and
+within one transaction each such update cost more than the one before: a
+bulk insert of 100,000 phones took 52 s in one transaction. SQLite is
+unchanged.
 
 Revision ID: 0006
 Revises: 0005
@@ -35,30 +40,35 @@ depends_on = None
 COUNTED_DIGITS = 4
 
 
-def _changes(operation: str, column: str) -> str:
+def _columns(column: str | None) -> str:
+    return "client_id, status" if column is None else f"client_id, status, {column}"
+
+
+def _changes(operation: str, column: str | None) -> str:
     """SQL for the rows that a statement added (sign 1) and removed (sign -1).
 
     A trigger sees the statement's rows as the transition tables `added`
     and `removed`. For an UPDATE, only rows whose client, status or
     `column` changed count: renaming a phone leaves the digit counts alone.
     """
-    keys = f"id, client_id, status, {column}"
-    added = f"SELECT client_id, status, {column}, 1 AS sign FROM (%s) AS rows"
-    removed = f"SELECT client_id, status, {column}, -1 AS sign FROM (%s) AS rows"
+    columns = _columns(column)
+    added = f"SELECT {columns}, 1 AS sign FROM (%s) AS rows"
+    removed = f"SELECT {columns}, -1 AS sign FROM (%s) AS rows"
     if operation == "INSERT":
-        return added % f"SELECT {keys} FROM added"
+        return added % f"SELECT id, {columns} FROM added"
     if operation == "DELETE":
-        return removed % f"SELECT {keys} FROM removed"
+        return removed % f"SELECT id, {columns} FROM removed"
     return (
-        added % f"SELECT {keys} FROM added EXCEPT ALL SELECT {keys} FROM removed"
+        added
+        % f"SELECT id, {columns} FROM added EXCEPT ALL SELECT id, {columns} FROM removed"
         + " UNION ALL "
         + removed % _removed_rows(operation, column)
     )
 
 
-def _removed_rows(operation: str, column: str) -> str:
+def _removed_rows(operation: str, column: str | None) -> str:
     """SQL for the rows whose count a statement lowered."""
-    keys = f"id, client_id, status, {column}"
+    keys = f"id, {_columns(column)}"
     if operation == "DELETE":
         return f"SELECT {keys} FROM removed"
     return f"SELECT {keys} FROM removed EXCEPT ALL SELECT {keys} FROM added"
@@ -67,7 +77,7 @@ def _removed_rows(operation: str, column: str) -> str:
 def _function(operation: str) -> str:
     # A name whose count falls to zero goes, so that searches read only
     # names that are stored. Digit strings are at most 11,110 per client
-    # and status, so a zero count stays.
+    # and status, and statuses three, so their zero counts stay.
     cleanup = (
         ""
         if operation == "INSERT"
@@ -80,8 +90,17 @@ def _function(operation: str) -> str:
           AND names.name = gone.name;"""
     )
     return f"""
-    CREATE FUNCTION phones_search_counts_{operation.lower()}() RETURNS trigger AS $$
+    CREATE FUNCTION phones_counts_{operation.lower()}() RETURNS trigger AS $$
     BEGIN
+        INSERT INTO phones_status_counts AS counts (client_id, status, count)
+        SELECT client_id, status, sum(sign)
+        FROM ({_changes(operation, None)}) AS changes
+        GROUP BY client_id, status
+        HAVING sum(sign) <> 0
+        ORDER BY client_id, status
+        ON CONFLICT (client_id, status)
+        DO UPDATE SET count = counts.count + excluded.count;
+
         INSERT INTO phones_search_names AS names (client_id, status, name, phones)
         SELECT client_id, status, name, sum(sign)
         FROM ({_changes(operation, "name")}) AS changes
@@ -116,16 +135,57 @@ def _trigger(operation: str) -> str:
     }[operation]
     name = operation.lower()
     return f"""
-    CREATE TRIGGER phones_search_counts_{name}
+    CREATE TRIGGER phones_counts_{name}
     AFTER {operation} ON phones_numbers
     REFERENCING {tables}
-    FOR EACH STATEMENT EXECUTE FUNCTION phones_search_counts_{name}()
+    FOR EACH STATEMENT EXECUTE FUNCTION phones_counts_{name}()
     """
 
 
 OPERATIONS = ("INSERT", "DELETE", "UPDATE")
 
+# The row-level trigger of 0003 that kept `phones_status_counts`: within one
+# transaction each of its updates of a count row cost more than the last.
+STATUS_COUNT_TRIGGERS_DROP = [
+    "DROP TRIGGER phones_status_counts_update ON phones_numbers",
+    "DROP TRIGGER phones_status_counts_insert_delete ON phones_numbers",
+    "DROP FUNCTION phones_status_counts_change()",
+]
+STATUS_COUNT_TRIGGERS_CREATE = [
+    """
+    CREATE FUNCTION phones_status_counts_change() RETURNS trigger AS $$
+    BEGIN
+        IF TG_OP IN ('DELETE', 'UPDATE') THEN
+            UPDATE phones_status_counts SET count = count - 1
+            WHERE client_id = OLD.client_id AND status = OLD.status;
+        END IF;
+        IF TG_OP IN ('INSERT', 'UPDATE') THEN
+            INSERT INTO phones_status_counts AS counts (client_id, status, count)
+            VALUES (NEW.client_id, NEW.status, 1)
+            ON CONFLICT (client_id, status)
+            DO UPDATE SET count = counts.count + 1;
+        END IF;
+        RETURN NULL;
+    END
+    $$ LANGUAGE plpgsql
+    """,
+    """
+    CREATE TRIGGER phones_status_counts_insert_delete
+    AFTER INSERT OR DELETE ON phones_numbers
+    FOR EACH ROW EXECUTE FUNCTION phones_status_counts_change()
+    """,
+    """
+    CREATE TRIGGER phones_status_counts_update
+    AFTER UPDATE OF status, client_id ON phones_numbers
+    FOR EACH ROW
+    WHEN (OLD.status IS DISTINCT FROM NEW.status
+          OR OLD.client_id IS DISTINCT FROM NEW.client_id)
+    EXECUTE FUNCTION phones_status_counts_change()
+    """,
+]
+
 POSTGRESQL_UPGRADE = [
+    *STATUS_COUNT_TRIGGERS_DROP,
     """
     CREATE TABLE phones_search_names (
         client_id integer NOT NULL
@@ -180,16 +240,14 @@ POSTGRESQL_UPGRADE = [
 
 POSTGRESQL_DOWNGRADE = [
     *(
-        f"DROP TRIGGER phones_search_counts_{operation.lower()} ON phones_numbers"
+        f"DROP TRIGGER phones_counts_{operation.lower()} ON phones_numbers"
         for operation in OPERATIONS
     ),
-    *(
-        f"DROP FUNCTION phones_search_counts_{operation.lower()}()"
-        for operation in OPERATIONS
-    ),
+    *(f"DROP FUNCTION phones_counts_{operation.lower()}()" for operation in OPERATIONS),
     "DROP FUNCTION phones_number_digit_strings(text)",
     "DROP TABLE phones_search_digits",
     "DROP TABLE phones_search_names",
+    *STATUS_COUNT_TRIGGERS_CREATE,
 ]
 
 
