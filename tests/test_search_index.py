@@ -9,6 +9,7 @@ deletions.
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections import Counter
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
+from phones_service.database import postgresql_statement, sqlite_statement
 from phones_service.extensions import db
 from phones_service.numbers import search_digits
 
@@ -376,3 +378,36 @@ def test_postgresql_counts_filled_on_upgrade(fresh_database, tmp_path):
     assert len(names) == 2
     total = client.get("/api/phones", query_string={"search": "206"}).get_json()["total"]
     assert total == 1
+
+
+def compiled_statements() -> int:
+    return (
+        postgresql_statement.cache_info().currsize + sqlite_statement.cache_info().currsize
+    )
+
+
+def test_repeated_search_kinds_compile_nothing_new(client):
+    for index in range(12):
+        response = register(client, f"+1206555{index:04d}", name=f"Sales Desk {index}")
+        assert response.status_code == 201, response.get_json()
+
+    def search_all(texts: list[str]) -> None:
+        for words, status in itertools.product(texts, [None, "active"]):
+            query = {"search": words, "limit": 2}
+            if status is not None:
+                query["status"] = status
+            first = client.get("/api/phones", query_string=query).get_json()
+            assert first["total"] > 0, words
+            for paging in ({"page": 2}, {"cursor": first["nextCursor"]}):
+                response = client.get("/api/phones", query_string={**query, **paging})
+                assert response.status_code == 200, response.get_json()
+
+    # The texts in each column are of one kind: words, three digits, more
+    # than four digits, one digit. On SQLite a search of few matches and
+    # one of many get different page statements, hence the second list.
+    search_all(["Sales", "206", "2065550", "5"])
+    search_all(["Desk", "555", "5550001", "0"])
+    compiled = compiled_statements()
+    search_all(["Sales Desk", "065", "5550002", "1"])
+
+    assert compiled_statements() == compiled

@@ -57,6 +57,7 @@ from .search import (
     PostgresqlSearch,
     SearchKind,
     SqliteSearch,
+    postgresql_statements,
     sqlite_statements,
 )
 
@@ -237,6 +238,20 @@ def _dictionaries(names: list[str], rows: list[tuple[Any, ...]]) -> list[PhoneRo
     return [dict(zip(names, row)) for row in rows]
 
 
+@functools.cache
+def _postgresql_search_page(kind: tuple[bool | None, bool], cursor: bool) -> Select[Any]:
+    """Return the page query of one kind of search on PostgreSQL, built once.
+
+    Built anew per request, each query would also be compiled anew, and
+    kept by `postgresql_statement`'s cache.
+    """
+    counted_digits, status = kind
+    conditions = [_OF_CLIENT, postgresql_statements(counted_digits, status).condition]
+    if status:
+        conditions.append(_IN_STATUS)
+    return _page_query(False, conditions, cursor=cursor)
+
+
 def _sqlite_page_result(row: Any, limit: int, total: int) -> PhonePage:
     """Return the page of a `_sqlite_page` row."""
     array, fetched, created_at, stored_uuid = row
@@ -357,10 +372,7 @@ class PhoneRepository:
         total = names + numbers - both
         if total == 0 or params.get("offset", 0) >= total:
             return total, None
-        conditions = [_OF_CLIENT, statements.condition]
-        if status is not None:
-            conditions.append(_IN_STATUS)
-        return total, _page_query(False, conditions, cursor=after is not None)
+        return total, _postgresql_search_page(search.kind, cursor=after is not None)
 
     def _sqlite_list(
         self,

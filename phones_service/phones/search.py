@@ -105,9 +105,14 @@ class PostgresqlSearch:
             params["digits"] = self.digits
         return params
 
-    def statements(self) -> PostgresqlStatements:
+    @property
+    def kind(self) -> tuple[bool | None, bool]:
+        """Whether the digits are counted (None without digits), and whether a status is set."""
         counted = None if self.digits is None else len(self.digits) <= COUNTED_DIGITS
-        return postgresql_statements(counted, self.status is not None)
+        return counted, self.status is not None
+
+    def statements(self) -> PostgresqlStatements:
+        return postgresql_statements(*self.kind)
 
 
 @dataclass(frozen=True)
