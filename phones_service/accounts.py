@@ -14,9 +14,9 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from .database import (
@@ -53,7 +53,27 @@ _KEY_LOOKUP = (
     .join(Client, Client.id == ApiKey.client_id)
     .where(ApiKey.key_hash == bindparam("key_hash"))
 )
-_PACKED_KEY_LOOKUP = packed_row(_KEY_LOOKUP)
+_KEY_COLUMNS = len(_KEY_LOOKUP.selected_columns)
+
+
+@dataclass
+class LookupExtra:
+    """Columns that the key lookup also reads, in the same statement.
+
+    The columns may refer to `ApiKey` and `Client`, and take their values
+    from `params`. Only the SQLite reader reads them: `values` stays None
+    elsewhere, and the caller then reads them on its own.
+    """
+
+    columns: tuple[Any, ...]
+    params: dict[str, Any]
+    values: list[Any] | None = None
+
+
+@functools.cache
+def _packed_key_lookup(extra: tuple[Any, ...] = ()) -> Select[Any]:
+    """Return the key lookup with `extra` columns, packed, built once for each."""
+    return packed_row(_KEY_LOOKUP.add_columns(*extra))
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -205,7 +225,7 @@ class AccountRepository:
         log.info("API key revoked: prefix=%s", record.prefix)
         return record
 
-    def authenticate(self, key: str) -> Client | None:
+    def authenticate(self, key: str, extra: LookupExtra | None = None) -> Client | None:
         """Return the client of an active key, recording its use, or None.
 
         The lookup is by the key's hash, so it costs the same whether or not
@@ -214,7 +234,7 @@ class AccountRepository:
         and merge it (`session.merge(client, load=False)`) to write with it,
         as `PhoneRepository` does.
         """
-        found = self._find_key(hash_key(key))
+        found = self._find_key(hash_key(key), extra)
         if found is None or found.revoked:
             return None
 
@@ -224,7 +244,7 @@ class AccountRepository:
         # Otherwise a session's read transaction stays open for the request's reads.
         return found.client
 
-    def _find_key(self, key_hash: str) -> _KeyState | None:
+    def _find_key(self, key_hash: str, extra: LookupExtra | None) -> _KeyState | None:
         """Return the state of the key with this hash and its client, or None."""
         reader = sqlite_reader()
         if reader is None:
@@ -241,11 +261,20 @@ class AccountRepository:
             client = _shared_client(client_id, client_uuid, name, _utc(created_at))
             return _KeyState(key_id, revoked_at is not None, last_used_at, client)
 
-        row = sqlite_statement(_PACKED_KEY_LOOKUP).first(reader, {"key_hash": key_hash})
+        params = {"key_hash": key_hash}
+        columns: tuple[Any, ...] = ()
+        if extra is not None:
+            params.update(extra.params)
+            columns = extra.columns
+        row = sqlite_statement(_packed_key_lookup(columns)).first(reader, params)
         if row is None:
             return None
         values = load_json(row[0])
-        key_id, revoked_at, last_used_at, client_id, client_uuid, name, created_at = values
+        if extra is not None:
+            extra.values = values[_KEY_COLUMNS:]
+        key_id, revoked_at, last_used_at, client_id, client_uuid, name, created_at = (
+            values[:_KEY_COLUMNS]
+        )
         client = _shared_sqlite_client(client_id, client_uuid, name, created_at)
         return _KeyState(
             key_id, revoked_at is not None, read_sqlite_datetime(last_used_at), client

@@ -9,7 +9,7 @@ from flask import g, request
 from flask_smorest import abort
 from sqlalchemy.orm import Session
 
-from .accounts import AccountRepository
+from .accounts import AccountRepository, LookupExtra
 from .models import Client
 
 log = logging.getLogger(__name__)
@@ -19,8 +19,11 @@ log = logging.getLogger(__name__)
 _BEARER = re.compile(r"^[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9_\-]{16,128}) *\Z")
 
 
-def api_key_client(session: Session) -> Client | None:
-    """Return the client of the request's bearer key, or abort with 401."""
+def api_key_client(session: Session, extra: LookupExtra | None = None) -> Client | None:
+    """Return the client of the request's bearer key, or abort with 401.
+
+    The key lookup also reads the columns of `extra` (see `LookupExtra`).
+    """
     header = request.headers.get("Authorization")
     if header is None:
         _unauthorized("Missing Authorization header; send Authorization: Bearer <key>.")
@@ -31,7 +34,7 @@ def api_key_client(session: Session) -> Client | None:
             error="invalid_request",
         )
 
-    client = AccountRepository(session).authenticate(match.group(1))
+    client = AccountRepository(session).authenticate(match.group(1), extra)
     if client is None:
         _unauthorized("Unknown or revoked API key.", error="invalid_token")
     g.phones_client_uuid = client.uuid

@@ -208,3 +208,15 @@ def test_revoked_key_rejected_with_shared_client(app, client, api_key):
 
     assert_unauthorized(client.get(PHONES), "invalid_token")
     assert authorized_client(app, second_key).get(PHONES).status_code == 200
+
+
+def test_revoked_key_gets_401_for_one_phone(app, client, api_key, phone):
+    path = f"/api/phones/{phone['uuid']}"
+    assert client.get(path).status_code == 200
+    with app.app_context():
+        AccountRepository(db.session).revoke_key(api_key[:12])
+
+    for method in ("GET", "HEAD"):
+        response = client.open(path, method=method)
+        assert response.status_code == 401, method
+        assert phone["number"] not in response.get_data(as_text=True), method

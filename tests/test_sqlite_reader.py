@@ -157,3 +157,31 @@ def test_packed_row_reads_as_its_columns(app, name):
     assert len(packed) == 1
     assert tuple(load_json(packed[0])) == columns
     assert name in columns
+
+
+def test_get_by_uuid_runs_one_statement(app, client, phone, monkeypatch):
+    statements: list[str] = []
+    run = sqlite_statement(_KEY_LOOKUP).first.__func__
+
+    def record(self, connection, params):
+        statements.append(self.sql)
+        return run(self, connection, params)
+
+    monkeypatch.setattr(type(sqlite_statement(_KEY_LOOKUP)), "first", record)
+    path = f"/api/phones/{phone['uuid']}"
+
+    response = client.get(path)
+    assert response.status_code == 200
+    assert response.get_json() == phone
+    assert len(statements) == 1
+    statements.clear()
+
+    missing = client.get("/api/phones/00000000-0000-4000-8000-000000000000")
+    assert missing.status_code == 404
+    assert len(statements) == 1
+    statements.clear()
+
+    head = client.head(path)
+    assert head.status_code == 200
+    assert head.headers["ETag"] == response.headers["ETag"]
+    assert len(statements) == 1

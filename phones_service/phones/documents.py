@@ -131,10 +131,10 @@ def sqlite_timestamp(column: Any) -> ColumnElement[Any]:
     )
 
 
-def sqlite_document() -> ColumnElement[Any]:
+def sqlite_document(owner: ColumnElement[Any] | None = None) -> ColumnElement[Any]:
     """Return SQLite's JSON text of a phone, as `phone_json` builds it.
 
-    The client's uuid comes from the bound parameter `owner`.
+    The client's uuid is `owner`, by default the bound parameter `owner`.
     """
     c = Phone.__table__.c
     server = func.json_object(
@@ -142,7 +142,7 @@ def sqlite_document() -> ColumnElement[Any]:
     )
     pairs = [
         ("uuid", sqlite_uuid(c.uuid)),
-        ("clientUuid", bindparam("owner")),
+        ("clientUuid", bindparam("owner") if owner is None else owner),
         ("name", c.name),
         ("number", c.number),
         ("referenceId", c.reference_id),

@@ -15,6 +15,7 @@ from werkzeug.local import LocalProxy
 
 from .. import signals
 from ..api import Blueprint
+from ..auth import api_key_client
 from ..clients import phones_state
 from ..config import MAX_CONTENT_LENGTH
 from ..database import load_json
@@ -24,7 +25,12 @@ from ..models import Phone
 from . import examples
 from .documents import format_timestamp, phone_etag
 from .fields import encode_cursor
-from .repository import DuplicateNumberError, PhoneRepository
+from .repository import (
+    DuplicateNumberError,
+    PhoneRepository,
+    looked_up_document,
+    phone_lookup,
+)
 from .schemas import (
     ConflictSchema,
     PhoneCreateSchema,
@@ -76,7 +82,20 @@ def prepare_request() -> None:
     limit = app.config.get("MAX_CONTENT_LENGTH") or MAX_CONTENT_LENGTH
     current.max_content_length = min(limit, MAX_CONTENT_LENGTH)
 
-    client = app.extensions["phones"].resolve_client(_session)
+    resolve_client = app.extensions["phones"].resolve_client
+    phone_uuid = (current.view_args or {}).get("phone_uuid")
+    if (
+        resolve_client is api_key_client
+        and phone_uuid is not None
+        and current.method in ("GET", "HEAD")
+    ):
+        # The key lookup reads the phone too, where the database allows it.
+        lookup = phone_lookup(phone_uuid)
+        client = api_key_client(_session, lookup)
+        if lookup.values is not None:
+            g.phones_lookup = lookup
+    else:
+        client = resolve_client(_session)
     if client is None:
         abort(401, message="No client is authenticated for this request.")
     g.phones_client = client
@@ -165,7 +184,11 @@ class PhonesById(MethodView):
     @errors(401, 404)
     def get(self, phone_uuid: uuid.UUID) -> Any:
         """Get a phone number"""
-        found = phone_repository().get_document(phone_uuid)
+        lookup = g.pop("phones_lookup", None)
+        if lookup is not None:
+            found = looked_up_document(phone_uuid, lookup)
+        else:
+            found = phone_repository().get_document(phone_uuid)
         if found is None:
             _not_found(phone_uuid)
         blp.set_etag_value(phone_etag(found.uuid, found.updated_at))
