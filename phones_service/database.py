@@ -15,7 +15,6 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
-import psycopg
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, Executable, Select, create_engine, event, func, make_url
 from sqlalchemy.dialects import sqlite as sqlite_dialect
@@ -177,8 +176,13 @@ class PostgresReader:
     """
 
     def __init__(self, engine: Engine) -> None:
+        # Imported here, because a service on SQLite need not load psycopg,
+        # which takes 10 MB of each worker's memory.
+        import psycopg
+
         self._engine = engine
         self._connection: Any = None
+        self._connection_error = psycopg.OperationalError
 
     def all(
         self, statement: Executable, params: dict[str, Any]
@@ -189,7 +193,7 @@ class PostgresReader:
             params = {**compiled.constants, **params}
         try:
             cursor = self._execute(compiled.sql, params)
-        except psycopg.OperationalError:
+        except self._connection_error:
             if self._connection is None or not self._connection.broken:
                 raise
             # A read can run again safely. A second failure reaches the caller.

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -23,7 +25,7 @@ from phones_service.database import (
 from phones_service.extensions import db
 
 from .backends import as_url
-from .conftest import create_key, register
+from .conftest import SECRET_KEY, create_key, register
 
 pytestmark = pytest.mark.sqlite_run_only("tests the SQLite reading connection")
 
@@ -185,3 +187,27 @@ def test_get_by_uuid_runs_one_statement(app, client, phone, monkeypatch):
     assert head.status_code == 200
     assert head.headers["ETag"] == response.headers["ETag"]
     assert len(statements) == 1
+
+
+def test_sqlite_service_leaves_psycopg_unloaded(database, tmp_path):
+    # In a process of its own, because this one loads psycopg for other tests.
+    script = f"""
+import sys
+from phones_service import create_app
+app = create_app(
+    {{"TESTING": True, "PHONES_DATABASE_URL": {database!r}, "PHONES_SECRET_KEY": {SECRET_KEY!r}}},
+    instance_path={str(tmp_path)!r},
+)
+assert app.test_client().get("/healthz").status_code == 200
+print("psycopg" in sys.modules)
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "False"
