@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 from sqlalchemy import (
     Select,
@@ -80,22 +80,26 @@ _IN_STATUS = Phone.status == bindparam("status")
 
 
 @dataclass(frozen=True)
-class PostgresqlSearch:
-    """A search text as PostgreSQL matches it: by name, and by number if it has digits.
-
-    The pg_trgm indexes find the matching phones, and the counts that the
-    migrations keep give the total without reading them (see
-    migrations/versions/0006_postgresql_search_counts.py).
-    """
+class SearchText:
+    """A search text: its words, its digits if it reads as a number, and the status."""
 
     words: str
     digits: str | None
     status: str | None
 
     @classmethod
-    def parse(cls, search: str, status: str | None) -> PostgresqlSearch:
+    def parse(cls, search: str, status: str | None) -> Self:
         words = search.strip()
         return cls(words, search_digits(words), status)
+
+
+class PostgresqlSearch(SearchText):
+    """A search text as PostgreSQL matches it: by name, and by number if it has digits.
+
+    The pg_trgm indexes find the matching phones, and the counts that the
+    migrations keep give the total without reading them (see
+    migrations/versions/0006_postgresql_search_counts.py).
+    """
 
     def params(self) -> dict[str, Any]:
         """Return the values that this search's statements bind."""
@@ -169,23 +173,13 @@ def postgresql_statements(counted_digits: bool | None, status: bool) -> Postgres
     return PostgresqlStatements(name_total, number_total, both_total, condition)
 
 
-@dataclass(frozen=True)
-class SqliteSearch:
+class SqliteSearch(SearchText):
     """A search text as SQLite matches it: by name, and by number if it has digits.
 
     The statements are built once for each kind of search (long or short
     text, with or without digits, with or without a status) and take the
     text as bound values from `params`.
     """
-
-    words: str
-    digits: str | None
-    status: str | None
-
-    @classmethod
-    def parse(cls, search: str, status: str | None) -> SqliteSearch:
-        words = search.strip()
-        return cls(words, search_digits(words), status)
 
     @property
     def kind(self) -> SearchKind:
