@@ -369,6 +369,10 @@ def test_postgresql_counts_filled_on_upgrade(fresh_database, tmp_path):
         assert response.status_code == 201, response.get_json()
 
     with app.app_context():
+        # Counts gone wrong, as after changes made with triggers off.
+        db.session.execute(text("UPDATE phones_status_counts SET count = 99"))
+        db.session.execute(text("DELETE FROM phones_search_names"))
+        db.session.commit()
         downgrade(revision="0005")
         upgrade()
 
@@ -376,6 +380,9 @@ def test_postgresql_counts_filled_on_upgrade(fresh_database, tmp_path):
     assert names == counted_names
     assert digits == counted_digits
     assert len(names) == 2
+    for status, phones in (("pending", 1), ("active", 1), ("inactive", 0)):
+        body = client.get("/api/phones", query_string={"status": status}).get_json()
+        assert body["total"] == phones, status
     total = client.get("/api/phones", query_string={"search": "206"}).get_json()["total"]
     assert total == 1
 
@@ -411,3 +418,43 @@ def test_repeated_search_kinds_compile_nothing_new(client):
     search_all(["Sales Desk", "065", "5550002", "1"])
 
     assert compiled_statements() == compiled
+
+
+def test_postgresql_client_deletion_takes_its_counts(app, client):
+    require_postgresql_run()
+    other = authorized_client(app, create_key(app, "Leaving team")[0])
+    for index in range(5):
+        for api_client in (client, other):
+            response = register(api_client, f"+1404555{index:04d}", name="Desk 404")
+            assert response.status_code == 201, response.get_json()
+
+    with app.app_context():
+        session = db.session
+        # As a host application deleting a user would, by the foreign keys' cascade.
+        session.execute(text("DELETE FROM phones_clients WHERE name = 'Leaving team'"))
+        session.commit()
+
+    names, counted_names, digits, counted_digits = postgresql_counts(app)
+    assert names == counted_names
+    assert digits == counted_digits
+    assert len({row[0] for row in names}) == 1
+    body = client.get("/api/phones", query_string={"search": "404"}).get_json()
+    assert body["total"] == 5
+
+
+def test_postgresql_truncate_empties_counts(app, client):
+    require_postgresql_run()
+    for index in range(3):
+        response = register(client, f"+1404555{index:04d}", name="Desk 404")
+        assert response.status_code == 201, response.get_json()
+
+    with app.app_context():
+        db.session.execute(text("TRUNCATE phones_numbers"))
+        db.session.commit()
+
+    for query in ({}, {"search": "404"}, {"search": "desk"}, {"status": "active"}):
+        body = client.get("/api/phones", query_string=query).get_json()
+        assert body["total"] == 0, query
+    names, counted_names, digits, counted_digits = postgresql_counts(app)
+    assert names == counted_names == []
+    assert digits == counted_digits == []
