@@ -10,6 +10,7 @@ import json
 import logging
 import math
 import re
+import sys
 import weakref
 from collections.abc import Callable
 from http import HTTPStatus
@@ -17,6 +18,7 @@ from typing import Any, NoReturn, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import flask_smorest
+import sqlalchemy.exc
 from flask import Flask, Request, current_app, request
 from flask_smorest.etag import _get_etag_ctx as _etag_context
 from flask_smorest.exceptions import NotModified, PreconditionFailed
@@ -45,8 +47,37 @@ _MESSAGES = {
 }
 
 
+DATABASE_UNAVAILABLE_MESSAGE = (
+    "The database is unavailable; retry in a few seconds. The service "
+    "logged the details."
+)
+
+
+def _database_unavailable(error: HTTPException) -> bool:
+    """Return whether `error` is a 500 raised by a failed database connection or query.
+
+    Such errors are operational: the server is down, refuses connections,
+    ended the connection, or timed out waiting for a lock. psycopg's own
+    errors come from the PostgreSQL reader, which runs outside SQLAlchemy.
+    """
+    original = getattr(error, "original_exception", None)
+    if original is None or error.code != 500:
+        return False
+    if isinstance(original, sqlalchemy.exc.OperationalError):
+        return True
+    psycopg = sys.modules.get("psycopg")
+    return psycopg is not None and isinstance(original, psycopg.OperationalError)
+
+
 def handle_http_exception(error: HTTPException) -> Any:
     """Build the response for `error` in flask-smorest's format, with a message."""
+    if _database_unavailable(error):
+        unavailable: dict[str, Any] = {
+            "code": 503,
+            "status": "Service Unavailable",
+            "message": DATABASE_UNAVAILABLE_MESSAGE,
+        }
+        return unavailable, 503, {"Retry-After": "5"}
     payload: dict[str, Any] = {"code": error.code, "status": error.name}
     headers: dict[str, str] = {}
     data = getattr(error, "data", None) or {}

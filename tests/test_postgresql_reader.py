@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from sqlalchemy.engine import make_url
 
 from phones_service.extensions import db
 
@@ -21,7 +22,7 @@ from .conftest import (
     migrate_template,
     register,
 )
-from .pg import execute, query, require_postgres, temporary_database
+from .pg import admin_url, execute, query, require_postgres, temporary_database
 
 pytestmark = pytest.mark.sqlite_run_only("starts its own PostgreSQL databases")
 
@@ -114,3 +115,36 @@ def test_dispose_closes_reader(database_url, tmp_path):
     with app.app_context():
         db.engine.dispose()
     assert query(database_url, OTHER_BACKENDS) == [(0,)]
+
+
+def test_refused_connections_get_503(database_url, tmp_path):
+    # Errors become responses, as outside tests, instead of reaching pytest.
+    app = make_app(database_url, tmp_path / "instance", PROPAGATE_EXCEPTIONS=False)
+    client = authorized_client(app, create_key(app)[0])
+    phone = register(client).get_json()
+    path = f"{PHONES}/{phone['uuid']}"
+    admin = admin_url().render_as_string(hide_password=False)
+    name = make_url(database_url).database
+    execute(admin, f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+    try:
+        query(
+            admin,
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            f"WHERE datname = '{name}'",
+        )
+        for method, url, body in (
+            ("GET", path, None),
+            ("GET", PHONES, None),
+            ("GET", f"{PHONES}?search=404", None),
+            ("POST", PHONES, {"number": "+16054440130"}),
+        ):
+            response = client.open(url, method=method, json=body)
+            assert response.status_code == 503, (method, url)
+            assert response.headers["Retry-After"] == "5"
+            assert response.get_json()["message"].startswith(
+                "The database is unavailable"
+            )
+    finally:
+        execute(admin, f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+
+    assert client.get(path).status_code == 200
