@@ -39,7 +39,7 @@ BATCH_ROWS = 20_000
 BATCHES_PER_TRANSACTION = 10
 # Rows per INSERT statement and transaction on PostgreSQL. The count
 # triggers run once per statement, and a statement has at most 65,535
-# bound values, 18 per row here.
+# bound values, 17 per row here.
 POSTGRESQL_BATCH_ROWS = 1_000
 # Page cache of the seeding connection only. The server keeps SQLite's default.
 SEED_CACHE_KIB = 256 * 1024

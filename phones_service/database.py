@@ -230,11 +230,16 @@ class PostgresStatement:
     def __init__(self, statement: Executable) -> None:
         compiled = statement.compile(dialect=_PSYCOPG_DIALECT)
         self.sql = str(compiled)
-        self.constants = {
-            name: bind.value
-            for name, bind in compiled.binds.items()
-            if not bind.required and bind.callable is None
-        }
+        self.constants = _constants(compiled)
+
+
+def _constants(compiled: Any) -> dict[str, Any]:
+    """Return the values of a compiled statement's parameters that the caller does not pass."""
+    return {
+        name: bind.value
+        for name, bind in compiled.binds.items()
+        if not bind.required and bind.callable is None
+    }
 
 
 @functools.cache
@@ -302,11 +307,7 @@ class SqliteStatement:
         compiled = statement.compile(dialect=sqlite_dialect.dialect(paramstyle="qmark"))
         self.sql = str(compiled)
         self.names = tuple(compiled.positiontup or ())
-        self.constants = {
-            name: bind.value
-            for name, bind in compiled.binds.items()
-            if not bind.required and bind.callable is None
-        }
+        self.constants = _constants(compiled)
 
     def first(self, connection: sqlite3.Connection, params: dict[str, Any]) -> Any:
         """Return the first row, as a tuple of the stored values, or None."""
