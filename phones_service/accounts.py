@@ -12,6 +12,7 @@ import hashlib
 import logging
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
@@ -60,20 +61,28 @@ _KEY_COLUMNS = len(_KEY_LOOKUP.selected_columns)
 class LookupExtra:
     """Columns that the key lookup also reads, in the same statement.
 
-    The columns may refer to `ApiKey` and `Client`, and take their values
-    from `params`. Only the SQLite reader reads them: `values` stays None
-    elsewhere, and the caller then reads them on its own.
+    `columns` holds them for each database by dialect name ("sqlite",
+    "postgresql"). They may refer to `ApiKey` and `Client`, and take their
+    values from `params`, which both dialects bind alike. Only the readers
+    of `sqlite_reader()` and `postgresql_reader()` read them: `values` stays
+    None elsewhere, and the caller then reads them on its own.
     """
 
-    columns: tuple[Any, ...]
+    columns: dict[str, tuple[Any, ...]]
     params: dict[str, Any]
-    values: list[Any] | None = None
+    values: Sequence[Any] | None = None
+
+
+@functools.cache
+def _key_lookup(extra: tuple[Any, ...] = ()) -> Select[Any]:
+    """Return the key lookup with `extra` columns, built once for each."""
+    return _KEY_LOOKUP.add_columns(*extra)
 
 
 @functools.cache
 def _packed_key_lookup(extra: tuple[Any, ...] = ()) -> Select[Any]:
-    """Return the key lookup with `extra` columns, packed, built once for each."""
-    return packed_row(_KEY_LOOKUP.add_columns(*extra))
+    """Return `_key_lookup(extra)` with its columns packed into one."""
+    return packed_row(_key_lookup(extra))
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -246,26 +255,32 @@ class AccountRepository:
 
     def _find_key(self, key_hash: str, extra: LookupExtra | None) -> _KeyState | None:
         """Return the state of the key with this hash and its client, or None."""
+        params = {"key_hash": key_hash}
         reader = sqlite_reader()
         if reader is None:
             postgresql = postgresql_reader()
             if postgresql is not None:
-                found = postgresql.first(_KEY_LOOKUP, {"key_hash": key_hash})
+                columns: tuple[Any, ...] = ()
+                if extra is not None:
+                    params.update(extra.params)
+                    columns = extra.columns["postgresql"]
+                found = postgresql.first(_key_lookup(columns), params)
+                if found is not None and extra is not None:
+                    extra.values = found[_KEY_COLUMNS:]
             else:
-                found = self.session.connection().execute(
-                    _KEY_LOOKUP, {"key_hash": key_hash}
-                ).first()
+                found = self.session.connection().execute(_KEY_LOOKUP, params).first()
             if found is None:
                 return None
-            key_id, revoked_at, last_used_at, client_id, client_uuid, name, created_at = found
+            key_id, revoked_at, last_used_at, client_id, client_uuid, name, created_at = (
+                found[:_KEY_COLUMNS]
+            )
             client = _shared_client(client_id, client_uuid, name, _utc(created_at))
             return _KeyState(key_id, revoked_at is not None, last_used_at, client)
 
-        params = {"key_hash": key_hash}
-        columns: tuple[Any, ...] = ()
+        columns = ()
         if extra is not None:
             params.update(extra.params)
-            columns = extra.columns
+            columns = extra.columns["sqlite"]
         row = sqlite_statement(_packed_key_lookup(columns)).first(reader, params)
         if row is None:
             return None

@@ -171,6 +171,32 @@ def register(client: FlaskClient, number: str = "+16054440129", **fields: Any) -
     return client.post("/api/phones", json={"number": number, **fields})
 
 
+def check_one_statement_per_get(
+    client: FlaskClient, phone: dict[str, Any], statements: list[str]
+) -> None:
+    """Check that a GET, a HEAD and a GET of a missing phone each run one statement.
+
+    The caller records each statement that its database reader runs in `statements`.
+    """
+    path = f"/api/phones/{phone['uuid']}"
+    response = client.get(path)
+    assert response.status_code == 200
+    assert response.get_json() == phone
+    assert len(statements) == 1
+    statements.clear()
+
+    missing = client.get("/api/phones/00000000-0000-4000-8000-000000000000")
+    assert missing.status_code == 404
+    assert len(statements) == 1
+    statements.clear()
+
+    head = client.head(path)
+    assert head.status_code == 200
+    assert head.headers["ETag"] == response.headers["ETag"]
+    assert len(statements) == 1
+    statements.clear()
+
+
 @pytest.fixture
 def phone(client: FlaskClient) -> dict[str, Any]:
     """A registered phone with every optional field set."""

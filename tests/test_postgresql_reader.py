@@ -13,10 +13,12 @@ import pytest
 from flask import Flask
 from sqlalchemy.engine import make_url
 
+from phones_service.database import PostgresReader
 from phones_service.extensions import db
 
 from .conftest import (
     authorized_client,
+    check_one_statement_per_get,
     create_key,
     make_app,
     migrate_template,
@@ -148,3 +150,23 @@ def test_refused_connections_get_503(database_url, tmp_path):
         execute(admin, f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
 
     assert client.get(path).status_code == 200
+
+
+def test_get_by_uuid_runs_one_statement(database_url, tmp_path, monkeypatch):
+    app = open_app(database_url, tmp_path)
+    client = authorized_client(app, create_key(app)[0])
+    phone = register(client).get_json()
+    statements: list[str] = []
+    execute_on_server = PostgresReader._execute
+
+    def record(self, sql, params):
+        statements.append(sql)
+        return execute_on_server(self, sql, params)
+
+    monkeypatch.setattr(PostgresReader, "_execute", record)
+    check_one_statement_per_get(client, phone, statements)
+
+    # Another client's key finds no phone of this one.
+    other = authorized_client(app, create_key(app, "Other team")[0])
+    assert other.get(f"{PHONES}/{phone['uuid']}").status_code == 404
+    assert len(statements) == 1

@@ -57,6 +57,13 @@ BODIES: list[dict[str, Any]] = [
         "server": {"url": "ws://voice.example.com/ws"},
         "parameters": {"huge": HUGE_INTEGER, "negative": -1, "zero": 0.0},
     },
+    {
+        "number": "+33142685300",
+        "name": 'Say "hi" \\ back / <b>&amp;',
+        "referenceId": "tab\\t, quote\" and \u2028",
+        "sipTrunkUser": "user@example.com",
+        "parameters": {"control": "\u0000\u001f\n", "quote": '"\\'},
+    },
 ]
 
 

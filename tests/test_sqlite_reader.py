@@ -25,7 +25,7 @@ from phones_service.database import (
 from phones_service.extensions import db
 
 from .backends import as_url
-from .conftest import SECRET_KEY, create_key, register
+from .conftest import SECRET_KEY, check_one_statement_per_get, create_key, register
 
 pytestmark = pytest.mark.sqlite_run_only("tests the SQLite reading connection")
 
@@ -170,23 +170,7 @@ def test_get_by_uuid_runs_one_statement(app, client, phone, monkeypatch):
         return run(self, connection, params)
 
     monkeypatch.setattr(type(sqlite_statement(_KEY_LOOKUP)), "first", record)
-    path = f"/api/phones/{phone['uuid']}"
-
-    response = client.get(path)
-    assert response.status_code == 200
-    assert response.get_json() == phone
-    assert len(statements) == 1
-    statements.clear()
-
-    missing = client.get("/api/phones/00000000-0000-4000-8000-000000000000")
-    assert missing.status_code == 404
-    assert len(statements) == 1
-    statements.clear()
-
-    head = client.head(path)
-    assert head.status_code == 200
-    assert head.headers["ETag"] == response.headers["ETag"]
-    assert len(statements) == 1
+    check_one_statement_per_get(client, phone, statements)
 
 
 def test_sqlite_service_leaves_psycopg_unloaded(database, tmp_path):

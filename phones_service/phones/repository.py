@@ -19,14 +19,17 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
+    Text,
     bindparam,
     case,
+    cast,
     func,
     literal_column,
     select,
     tuple_,
     type_coerce,
 )
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -52,6 +55,8 @@ from ..models import (
 from .documents import (
     format_timestamp,
     phone_json,
+    postgresql_document,
+    postgresql_timestamp,
     sqlite_document,
     sqlite_timestamp,
     sqlite_uuid,
@@ -138,6 +143,10 @@ _PHONE_DOCUMENTS = select(
     type_coerce(Phone.created_at, String).label("created_at"),
     type_coerce(Phone.uuid, String).label("uuid"),
 )
+# PostgreSQL builds them too, and its rows keep their typed sort position.
+_POSTGRESQL_DOCUMENTS = select(
+    postgresql_document().label("document"), Phone.created_at, Phone.uuid
+)
 _OF_CLIENT = Phone.client_id == bindparam("client_id")
 _IN_STATUS = Phone.status == bindparam("status")
 _BEFORE_CURSOR = tuple_(Phone.created_at, Phone.uuid) < tuple_(
@@ -145,29 +154,37 @@ _BEFORE_CURSOR = tuple_(Phone.created_at, Phone.uuid) < tuple_(
     bindparam("after_uuid", type_=Phone.uuid.type),
 )
 _NEWEST_FIRST = (Phone.created_at.desc(), Phone.uuid.desc())
-_GET_ROW = _PHONE_ROWS.where(
-    _OF_CLIENT, Phone.uuid == bindparam("phone_uuid", type_=Phone.uuid.type)
-)
-# SQLite builds the phone's JSON text, prefixed with the `updatedAt` that its
-# ETag needs, in one column, because the sqlite3 module releases the GIL for
-# each column it reads.
-_GET_DOCUMENT = select(
-    sqlite_timestamp(Phone.updated_at).concat(sqlite_document())
-).where(_OF_CLIENT, Phone.uuid == bindparam("phone_uuid", type_=Phone.uuid.type))
+_THE_PHONE = Phone.uuid == bindparam("phone_uuid", type_=Phone.uuid.type)
+_GET_ROW = _PHONE_ROWS.where(_OF_CLIENT, _THE_PHONE)
+# The database builds the phone's JSON text, prefixed with the `updatedAt`
+# that its ETag needs, in one column: the sqlite3 module releases the GIL
+# for each column it reads.
+_GET_DOCUMENT = {
+    "sqlite": select(
+        sqlite_timestamp(Phone.updated_at).concat(sqlite_document())
+    ).where(_OF_CLIENT, _THE_PHONE),
+    "postgresql": select(
+        postgresql_timestamp(Phone.updated_at).concat(postgresql_document())
+    ).where(_OF_CLIENT, _THE_PHONE),
+}
 # `_GET_DOCUMENT` as a column of the key lookup (`phone_lookup`): the phone
 # of the key's client, with the client's uuid taken from its own column.
-_KEY_CLIENT_DOCUMENT = (
-    select(
-        sqlite_timestamp(Phone.updated_at).concat(
-            sqlite_document(owner=sqlite_uuid(Client.uuid))
-        )
+_KEY_CLIENT_DOCUMENT = {
+    "sqlite": sqlite_timestamp(Phone.updated_at).concat(
+        sqlite_document(owner=sqlite_uuid(Client.uuid))
+    ),
+    "postgresql": postgresql_timestamp(Phone.updated_at).concat(
+        postgresql_document(owner=cast(Client.uuid, Text))
+    ),
+}
+_KEY_CLIENT_COLUMNS = {
+    dialect: (
+        select(document)
+        .where(Phone.client_id == ApiKey.client_id, _THE_PHONE)
+        .scalar_subquery(),
     )
-    .where(
-        Phone.client_id == ApiKey.client_id,
-        Phone.uuid == bindparam("phone_uuid", type_=Phone.uuid.type),
-    )
-    .scalar_subquery()
-)
+    for dialect, document in _KEY_CLIENT_DOCUMENT.items()
+}
 # Totals kept by database triggers, so that a total is one small read.
 _COUNTED_TOTAL = select(func.coalesce(func.sum(PhoneStatusCount.count), 0)).where(
     PhoneStatusCount.client_id == bindparam("client_id")
@@ -187,30 +204,42 @@ def _paged(query: Select[Any], cursor: bool) -> Select[Any]:
 
 
 def _page_query(sqlite: bool, conditions: list[Any], *, cursor: bool) -> Select[Any]:
-    """Select a page of phones: rows, or on SQLite one JSON array of them."""
-    base = _PHONE_DOCUMENTS if sqlite else _PHONE_ROWS
-    query = _paged(base.where(*conditions), cursor)
-    return _sqlite_page(query) if sqlite else query
+    """Select a page of phones as one JSON array (see `_json_page`)."""
+    documents = _PHONE_DOCUMENTS if sqlite else _POSTGRESQL_DOCUMENTS
+    return _json_page(_paged(documents.where(*conditions), cursor), sqlite)
 
 
-def _sqlite_page(documents: Select[Any]) -> Select[Any]:
-    """Join the ordered `_PHONE_DOCUMENTS` rows into one JSON array.
+def _json_page(documents: Select[Any], sqlite: bool) -> Select[Any]:
+    """Join the ordered rows of `_PHONE_DOCUMENTS` or `_POSTGRESQL_DOCUMENTS` into one JSON array.
 
     The query returns the array of the first `limit` phones, how many rows
     came (`limit` + 1 when another page follows), and the stored sort
     position of the page's last phone.
     """
-    # NOTE: SQLite documents the order of group_concat as arbitrary, and
-    # row_number() OVER () numbers rows as they arrive. Both follow the
-    # subquery's ORDER BY, which runs as a co-routine, and the tests check
-    # the order; SQLite 3.44 and newer could state it in the call.
     rows = documents.subquery()
-    numbered = select(rows, func.row_number().over().label("position")).subquery()
+    if sqlite:
+        # NOTE: SQLite documents the order of group_concat as arbitrary, and
+        # row_number() OVER () numbers rows as they arrive. Both follow the
+        # subquery's ORDER BY, which runs as a co-routine, and the tests check
+        # the order; SQLite 3.44 and newer could state it in the call.
+        position = func.row_number().over()
+    else:
+        newest_first = (rows.c.created_at.desc(), rows.c.uuid.desc())
+        position = func.row_number().over(order_by=newest_first)
+    numbered = select(rows, position.label("position")).subquery()
     in_page = numbered.c.position <= bindparam("limit", type_=Integer)
     last = numbered.c.position == bindparam("limit", type_=Integer)
     # json_group_array would parse each object again, because a subquery
-    # drops their JSON subtype, so the objects are concatenated as text.
-    joined = func.group_concat(numbered.c.document, literal_column("','"))
+    # drops their JSON subtype, and json_agg would put a newline between
+    # them, so the objects are concatenated as text.
+    if sqlite:
+        joined = func.group_concat(numbered.c.document, literal_column("','"))
+        last_uuid = func.max(case((last, numbered.c.uuid)))
+    else:
+        separator = aggregate_order_by(literal_column("','"), numbered.c.position)
+        joined = func.string_agg(numbered.c.document, separator)
+        # PostgreSQL has no max() of uuid, and at most one row is `last`.
+        last_uuid = func.max(cast(numbered.c.uuid, Text)).filter(last)
     array = (
         literal_column("'['")
         .concat(func.coalesce(joined.filter(in_page), ""))
@@ -220,7 +249,7 @@ def _sqlite_page(documents: Select[Any]) -> Select[Any]:
         array,
         func.count(),
         func.max(case((last, numbered.c.created_at))),
-        func.max(case((last, numbered.c.uuid))),
+        last_uuid,
     )
 
 
@@ -247,17 +276,19 @@ def _sqlite_search_page(
         keys = select(Phone.id).where(Phone.id.in_(matches), *filters)
     keys = _paged(keys, cursor)
     documents = _PHONE_DOCUMENTS.where(Phone.id.in_(keys.scalar_subquery()))
-    return _sqlite_page(documents.order_by(*_NEWEST_FIRST))
+    return _json_page(documents.order_by(*_NEWEST_FIRST), sqlite=True)
 
 
 def phone_lookup(phone_uuid: uuid.UUID) -> LookupExtra:
     """Return what the API key lookup reads to find this phone in the same statement.
 
-    A GET of one phone on SQLite then runs one statement instead of two,
-    and the sqlite3 module releases the GIL for each statement's values,
-    steps and columns. Read the result with `looked_up_document`.
+    A GET of one phone then runs one statement instead of two: on SQLite,
+    the sqlite3 module releases the GIL for each statement's values, steps
+    and columns, and on PostgreSQL each statement is a round trip to the
+    server. Read the result with `looked_up_document`.
     """
-    return LookupExtra((_KEY_CLIENT_DOCUMENT,), {"phone_uuid": phone_uuid.hex})
+    # The 32 hex digits are the form SQLite stores, and PostgreSQL reads them as a uuid.
+    return LookupExtra(_KEY_CLIENT_COLUMNS, {"phone_uuid": phone_uuid.hex})
 
 
 def looked_up_document(
@@ -266,19 +297,14 @@ def looked_up_document(
     """Return the phone that `phone_lookup` read, or None if it was not found."""
     assert lookup.values is not None
     (text,) = lookup.values
-    return None if text is None else _sqlite_phone_document(phone_uuid, text)
+    return None if text is None else _phone_document(phone_uuid, text)
 
 
-def _sqlite_phone_document(phone_uuid: uuid.UUID, text: str) -> PhoneDocument:
+def _phone_document(phone_uuid: uuid.UUID, text: str) -> PhoneDocument:
     """Return the phone of `updatedAt` text followed by its JSON text."""
     # A timestamp has no brace, and the document starts with one.
     updated_at, brace, rest = text.partition("{")
     return PhoneDocument(str(phone_uuid), updated_at, brace + rest)
-
-
-def _dictionaries(names: list[str], rows: list[tuple[Any, ...]]) -> list[PhoneRow]:
-    """Return rows as dictionaries of their column names."""
-    return [dict(zip(names, row)) for row in rows]
 
 
 @functools.cache
@@ -295,13 +321,14 @@ def _postgresql_search_page(kind: tuple[bool | None, bool], cursor: bool) -> Sel
     return _page_query(False, conditions, cursor=cursor)
 
 
-def _sqlite_page_result(row: Any, limit: int, total: int) -> PhonePage:
-    """Return the page of a `_sqlite_page` row."""
+def _page_result(row: Any, limit: int, total: int) -> PhonePage:
+    """Return the page of a `_json_page` row."""
     array, fetched, created_at, stored_uuid = row
     next_start = None
     if fetched > limit:
-        position = read_sqlite_datetime(created_at)
-        next_start = PageCursor(position, uuid.UUID(stored_uuid))
+        if isinstance(created_at, str):
+            created_at = read_sqlite_datetime(created_at)
+        next_start = PageCursor(created_at, uuid.UUID(stored_uuid))
     return PhonePage(total=total, next=next_start, phones_json=array)
 
 
@@ -369,25 +396,16 @@ class PhoneRepository:
 
         if search:
             total, query = self._postgresql_search(first, search, status, after, params)
-            if query is None:
-                self.session.commit()
-                return PhonePage(total=total, documents=[])
         else:
             counted = _COUNTED_TOTAL if status is None else _COUNTED_STATUS_TOTAL
             (total,) = first(counted)
             query = _list_query(False, status is not None, after is not None)
-
-        if postgresql is not None:
-            rows = _dictionaries(*postgresql.all(query, params))
-        else:
-            rows = self._read(query, params)
+        found = PhonePage(total=total, phones_json="[]")
+        if query is not None:
+            found = _page_result(first(query), limit, total)
+        if postgresql is None:
             self.session.commit()
-        next_start = None
-        if len(rows) > limit:
-            last = rows[limit - 1]
-            next_start = PageCursor(last["created_at"], last["uuid"])
-        phones = [phone_json(row) for row in rows[:limit]]
-        return PhonePage(total=total, next=next_start, documents=phones)
+        return found
 
     def _postgresql_search(
         self,
@@ -440,7 +458,7 @@ class PhoneRepository:
             if found is None:
                 return PhonePage(total=total, phones_json="[]")
             query = found
-        return _sqlite_page_result(run(query, params), params["limit"], total)
+        return _page_result(run(query, params), params["limit"], total)
 
     def _sqlite_search(
         self,
@@ -508,21 +526,21 @@ class PhoneRepository:
     def get_document(self, phone_uuid: uuid.UUID) -> PhoneDocument | None:
         """Return the phone's API form as JSON text, or None if not found.
 
-        SQLite builds the text itself; elsewhere it comes from `phone_json`.
+        The database builds the text where the thread has a reader.
+        Otherwise the text comes from `phone_json`.
         """
+        params = {**self._params(), "phone_uuid": phone_uuid.hex}
         reader = sqlite_reader()
+        postgresql = postgresql_reader() if reader is None else None
+        found = None
         if reader is not None:
-            params = {**self._params(), "phone_uuid": phone_uuid.hex}
-            found = sqlite_statement(_GET_DOCUMENT).first(reader, params)
-            return None if found is None else _sqlite_phone_document(phone_uuid, found[0])
+            found = sqlite_statement(_GET_DOCUMENT["sqlite"]).first(reader, params)
+        elif postgresql is not None:
+            found = postgresql.first(_GET_DOCUMENT["postgresql"], params)
+        if reader is not None or postgresql is not None:
+            return None if found is None else _phone_document(phone_uuid, found[0])
 
-        postgresql = postgresql_reader()
-        if postgresql is not None:
-            params = {**self._params(), "phone_uuid": phone_uuid}
-            rows = _dictionaries(*postgresql.all(_GET_ROW, params))
-            row = rows[0] if rows else None
-        else:
-            row = self.get(phone_uuid)
+        row = self.get(phone_uuid)
         if row is None:
             return None
         text = dumps(phone_json(row))
