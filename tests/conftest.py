@@ -171,12 +171,14 @@ def register(client: FlaskClient, number: str = "+16054440129", **fields: Any) -
     return client.post("/api/phones", json={"number": number, **fields})
 
 
-def check_one_statement_per_get(
+def check_statements_per_read(
     client: FlaskClient, phone: dict[str, Any], statements: list[str]
 ) -> None:
-    """Check that a GET, a HEAD and a GET of a missing phone each run one statement.
+    """Check how many statements each kind of read runs on the database reader.
 
-    The caller records each statement that its database reader runs in `statements`.
+    A GET, a HEAD and a GET of a missing phone run one each, and a page
+    without a search two. The caller records each statement that its
+    reader runs in `statements`.
     """
     path = f"/api/phones/{phone['uuid']}"
     response = client.get(path)
@@ -195,6 +197,13 @@ def check_one_statement_per_get(
     assert head.headers["ETag"] == response.headers["ETag"]
     assert len(statements) == 1
     statements.clear()
+
+    # A page without a search: the key lookup, then the page with its total.
+    for query in ({}, {"status": "active"}, {"status": "inactive", "page": 3}):
+        listed = client.get("/api/phones", query_string=query)
+        assert listed.status_code == 200
+        assert len(statements) == 2, query
+        statements.clear()
 
 
 @pytest.fixture

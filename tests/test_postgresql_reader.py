@@ -18,7 +18,7 @@ from phones_service.extensions import db
 
 from .conftest import (
     authorized_client,
-    check_one_statement_per_get,
+    check_statements_per_read,
     create_key,
     make_app,
     migrate_template,
@@ -152,7 +152,7 @@ def test_refused_connections_get_503(database_url, tmp_path):
     assert client.get(path).status_code == 200
 
 
-def test_get_by_uuid_runs_one_statement(database_url, tmp_path, monkeypatch):
+def test_statements_per_read(database_url, tmp_path, monkeypatch):
     app = open_app(database_url, tmp_path)
     client = authorized_client(app, create_key(app)[0])
     phone = register(client).get_json()
@@ -164,7 +164,7 @@ def test_get_by_uuid_runs_one_statement(database_url, tmp_path, monkeypatch):
         return execute_on_server(self, sql, params)
 
     monkeypatch.setattr(PostgresReader, "_execute", record)
-    check_one_statement_per_get(client, phone, statements)
+    check_statements_per_read(client, phone, statements)
 
     # Another client's key finds no phone of this one.
     other = authorized_client(app, create_key(app, "Other team")[0])

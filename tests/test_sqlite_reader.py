@@ -25,7 +25,7 @@ from phones_service.database import (
 from phones_service.extensions import db
 
 from .backends import as_url
-from .conftest import SECRET_KEY, check_one_statement_per_get, create_key, register
+from .conftest import SECRET_KEY, check_statements_per_read, create_key, register
 
 pytestmark = pytest.mark.sqlite_run_only("tests the SQLite reading connection")
 
@@ -161,7 +161,7 @@ def test_packed_row_reads_as_its_columns(app, name):
     assert name in columns
 
 
-def test_get_by_uuid_runs_one_statement(app, client, phone, monkeypatch):
+def test_statements_per_read(app, client, phone, monkeypatch):
     statements: list[str] = []
     run = sqlite_statement(_KEY_LOOKUP).first.__func__
 
@@ -170,7 +170,7 @@ def test_get_by_uuid_runs_one_statement(app, client, phone, monkeypatch):
         return run(self, connection, params)
 
     monkeypatch.setattr(type(sqlite_statement(_KEY_LOOKUP)), "first", record)
-    check_one_statement_per_get(client, phone, statements)
+    check_statements_per_read(client, phone, statements)
 
 
 def test_sqlite_service_leaves_psycopg_unloaded(database, tmp_path):

@@ -255,9 +255,14 @@ def _json_page(documents: Select[Any], sqlite: bool) -> Select[Any]:
 
 @functools.cache
 def _list_query(sqlite: bool, status: bool, cursor: bool) -> Select[Any]:
-    """Return the page query without a search, built once for each kind."""
+    """Return the page query without a search, built once for each kind.
+
+    Its last column is the counted total, so that a page is one statement.
+    """
     conditions = [_OF_CLIENT, _IN_STATUS] if status else [_OF_CLIENT]
-    return _page_query(sqlite, conditions, cursor=cursor)
+    counted = _COUNTED_STATUS_TOTAL if status else _COUNTED_TOTAL
+    page = _page_query(sqlite, conditions, cursor=cursor)
+    return page.add_columns(counted.scalar_subquery())
 
 
 @functools.cache
@@ -396,13 +401,12 @@ class PhoneRepository:
 
         if search:
             total, query = self._postgresql_search(first, search, status, after, params)
+            found = PhonePage(total=total, phones_json="[]")
+            if query is not None:
+                found = _page_result(first(query), limit, total)
         else:
-            counted = _COUNTED_TOTAL if status is None else _COUNTED_STATUS_TOTAL
-            (total,) = first(counted)
-            query = _list_query(False, status is not None, after is not None)
-        found = PhonePage(total=total, phones_json="[]")
-        if query is not None:
-            found = _page_result(first(query), limit, total)
+            row = first(_list_query(False, status is not None, after is not None))
+            found = _page_result(row[:-1], limit, row[-1])
         if postgresql is None:
             self.session.commit()
         return found
@@ -450,14 +454,12 @@ class PhoneRepository:
         """
         cursor = after is not None
         if search is None:
-            counted = _COUNTED_TOTAL if status is None else _COUNTED_STATUS_TOTAL
-            (total,) = run(counted, params)
-            query = _list_query(True, status is not None, cursor)
-        else:
-            total, found = self._sqlite_search(run, search, status, cursor, params)
-            if found is None:
-                return PhonePage(total=total, phones_json="[]")
-            query = found
+            row = run(_list_query(True, status is not None, cursor), params)
+            return _page_result(row[:-1], params["limit"], row[-1])
+
+        total, query = self._sqlite_search(run, search, status, cursor, params)
+        if query is None:
+            return PhonePage(total=total, phones_json="[]")
         return _page_result(run(query, params), params["limit"], total)
 
     def _sqlite_search(
