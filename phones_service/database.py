@@ -22,6 +22,7 @@ from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
+from .json_provider import dumps
 from .models import Base
 
 log = logging.getLogger(__name__)
@@ -348,6 +349,9 @@ def create_database_engine(
 ) -> Engine:
     """Create an engine, with SQLite set up for concurrent gunicorn threads."""
     options: dict[str, Any] = {
+        # Compact UTF-8, as responses write JSON, because GET and list
+        # responses embed the stored text of `hooks` and `parameters`.
+        "json_serializer": dumps,
         "json_deserializer": load_json,
         # Error messages and logs show statements without their values,
         # which may hold encrypted passwords and callers' data.

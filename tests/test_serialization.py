@@ -301,6 +301,19 @@ def test_get_body_matches_registration_body(service_client):
         assert response.get_json() == registered.get_json()
 
 
+def test_get_and_list_bytes_match_registration(client):
+    # The JSON columns are stored as responses write JSON, so the database's
+    # text of a phone matches the 201 body byte for byte.
+    registered = [register(client, **body) for body in BODIES]
+    page = client.get("/api/phones", query_string={"limit": 100}).get_data(as_text=True)
+
+    for response in registered:
+        assert response.status_code == 201
+        fetched = client.get(response.headers["Location"])
+        assert fetched.get_data() == response.get_data()
+        assert response.get_data(as_text=True).rstrip("\n") in page
+
+
 def test_get_follows_sort_keys(app, client):
     app.json.sort_keys = True
     registered = register(client, name="Desk", provider="twilio")
