@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, bindparam, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from .database import (
@@ -38,6 +38,9 @@ SECRET_BYTES = 32
 # `last_used_at` is written at most this often per key, so that reads do not
 # each turn into a write.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+# PostgreSQL advisory lock that serializes client creation, so that two
+# clients cannot get the same name. The number is arbitrary and fixed.
+_CREATE_CLIENT_LOCK = 0x70686B5F636C6E
 
 
 # The key's state and its client, in one statement built once.
@@ -164,7 +167,25 @@ class AccountRepository:
         self.session = session
 
     def create_client(self, name: str) -> Client:
+        """Create a client, or raise AccountError if another has this exact name.
+
+        Commands find a client by its name, so the name must be unique. A
+        database written by an older version may hold duplicates, which
+        `find_client` reports.
+        """
         self._begin_write()
+        if self.session.get_bind().dialect.name == "postgresql":
+            # Two concurrent creations would both pass the check below.
+            self.session.execute(select(func.pg_advisory_xact_lock(_CREATE_CLIENT_LOCK)))
+        existing = self.session.scalars(
+            select(Client.uuid).where(Client.name == name).limit(1)
+        ).first()
+        if existing is not None:
+            self.session.rollback()
+            raise AccountError(
+                f"a client named {name!r} already exists ({existing}): "
+                "choose another name"
+            )
         client = Client(name=name, created_at=utcnow())
         self.session.add(client)
         self.session.commit()

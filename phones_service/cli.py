@@ -60,7 +60,10 @@ def create_client(name: str) -> None:
     if not 1 <= len(name) <= 120:
         raise click.ClickException("NAME must be 1 to 120 characters long")
     accounts = _accounts()
-    client = accounts.create_client(name)
+    try:
+        client = accounts.create_client(name)
+    except AccountError as error:
+        raise click.ClickException(str(error)) from None
     click.echo(f"Client {client.uuid} ({client.name}) created.")
     _echo_key(accounts.create_key(client), "API key")
 

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import re
+import threading
 import uuid
+
+from sqlalchemy import select
+
+from phones_service.accounts import AccountError, AccountRepository
+from phones_service.extensions import db
+from phones_service.models import Client
 
 from .conftest import authorized_client
 
@@ -81,13 +88,53 @@ def test_keys_create_unknown_client_fails(runner):
     assert "no client with uuid or name 'Nobody'" in result.output
 
 
-def test_keys_list_ambiguous_name_fails(runner):
-    runner.invoke(args=["clients", "create", "Twin"])
-    runner.invoke(args=["clients", "create", "Twin"])
+def test_keys_list_ambiguous_name_fails(app, runner):
+    # Two clients of one name, as an older version could store them.
+    with app.app_context():
+        db.session.add_all([Client(name="Twin"), Client(name="Twin")])
+        db.session.commit()
     result = runner.invoke(args=["keys", "list", "Twin"])
 
     assert result.exit_code == 1
     assert "use the uuid" in result.output
+
+
+def test_clients_create_repeated_name_fails(runner):
+    first = runner.invoke(args=["clients", "create", "Acme Calls"])
+    again = runner.invoke(args=["clients", "create", " Acme Calls "])
+    listed = runner.invoke(args=["clients", "list"])
+
+    assert first.exit_code == 0
+    assert again.exit_code == 1
+    assert "a client named 'Acme Calls' already exists" in again.output
+    assert "phk_" not in again.output
+    assert listed.output.count("Acme Calls") == 1
+
+
+def test_concurrent_client_creation_keeps_names_unique(app):
+    threads = 6
+    start = threading.Barrier(threads)
+    outcomes: list[str] = []
+
+    def create() -> None:
+        with app.app_context():
+            start.wait(timeout=10)
+            try:
+                AccountRepository(db.session).create_client("Race")
+                outcomes.append("created")
+            except AccountError:
+                outcomes.append("rejected")
+
+    workers = [threading.Thread(target=create) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=30)
+
+    assert sorted(outcomes) == ["created"] + ["rejected"] * (threads - 1)
+    with app.app_context():
+        named = db.session.scalars(select(Client).where(Client.name == "Race")).all()
+    assert len(named) == 1
 
 
 def test_clients_create_empty_name_fails(runner):
