@@ -10,7 +10,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import re
 import secrets
+import unicodedata
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,7 +30,14 @@ from .database import (
     sqlite_reader,
     sqlite_statement,
 )
-from .models import ApiKey, Client, read_sqlite_datetime, utcnow
+from .models import (
+    CONTROL_CHARACTERS,
+    NAME_MAX_LENGTH,
+    ApiKey,
+    Client,
+    read_sqlite_datetime,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +50,7 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 # PostgreSQL advisory lock that serializes client creation, so that two
 # clients cannot get the same name. The number is arbitrary and fixed.
 _CREATE_CLIENT_LOCK = 0x70686B5F636C6E
+_CONTROL_CHARACTERS = re.compile(f"[{CONTROL_CHARACTERS}]")
 
 
 # The key's state and its client, in one statement built once.
@@ -105,6 +115,29 @@ class NewKey:
     record: ApiKey
 
 
+def client_name(text: str) -> str:
+    """Return `text` as a client name, stripped and in NFC form, or raise AccountError.
+
+    NFC makes the composed and decomposed forms of a letter, which look
+    alike, one name.
+    """
+    name = unicodedata.normalize("NFC", text.strip())
+    if not 1 <= len(name) <= NAME_MAX_LENGTH:
+        raise AccountError(f"a client name must be 1 to {NAME_MAX_LENGTH} characters long")
+    if _CONTROL_CHARACTERS.search(name):
+        raise AccountError(
+            "a client name must not contain control or text-direction characters"
+        )
+    try:
+        uuid.UUID(name)
+    except ValueError:
+        return name
+    raise AccountError(
+        f"invalid client name {name!r}: commands would read it as a uuid, "
+        "so choose a name that is not one"
+    )
+
+
 def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
@@ -167,16 +200,24 @@ class AccountRepository:
         self.session = session
 
     def create_client(self, name: str) -> Client:
-        """Create a client, or raise AccountError if another has this exact name.
+        """Create a client, or raise AccountError if another has this name.
 
-        Commands find a client by its name, so the name must be unique. A
-        database written by an older version may hold duplicates, which
-        `find_client` reports.
+        Commands find a client by its name, so the name must be unique, and
+        `client_name` checks and normalizes it. A database written by an
+        older version may hold duplicates, which `find_client` reports.
         """
-        self._begin_write()
+        name = client_name(name)
         if self.session.get_bind().dialect.name == "postgresql":
-            # Two concurrent creations would both pass the check below.
+            # Two concurrent creations would both pass the check below. Under
+            # read committed, whatever the database's default, the check
+            # finds a client committed while this transaction waited.
+            self.session.commit()
+            self.session.connection(
+                execution_options={**WRITE_TRANSACTION, "isolation_level": "READ COMMITTED"}
+            )
             self.session.execute(select(func.pg_advisory_xact_lock(_CREATE_CLIENT_LOCK)))
+        else:
+            self._begin_write()
         existing = self.session.scalars(
             select(Client.uuid).where(Client.name == name).limit(1)
         ).first()
@@ -202,7 +243,9 @@ class AccountRepository:
         try:
             condition = Client.uuid == uuid.UUID(reference)
         except ValueError:
-            condition = Client.name == reference
+            # A name stored before names were normalized may be in another form.
+            forms = {reference, unicodedata.normalize("NFC", reference)}
+            condition = Client.name.in_(sorted(forms))
         found = list(self.session.scalars(select(Client).where(condition).limit(2)))
         self.session.commit()
         if not found:

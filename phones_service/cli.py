@@ -56,9 +56,6 @@ def _date(value) -> str:
 @click.argument("name")
 def create_client(name: str) -> None:
     """Create a client named NAME and its first API key."""
-    name = name.strip()
-    if not 1 <= len(name) <= 120:
-        raise click.ClickException("NAME must be 1 to 120 characters long")
     accounts = _accounts()
     try:
         client = accounts.create_client(name)

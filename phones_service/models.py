@@ -29,6 +29,10 @@ PHONE_TYPES = ("private", "shared", "ordered")
 PHONE_STATUSES = ("active", "pending", "inactive")
 SIP_PROTOCOLS = ("udp", "tcp", "tls")
 NAME_MAX_LENGTH = 120
+# Control characters, C1 controls, line and paragraph separators, and the
+# bidirectional overrides and isolates, which can make text display as
+# something other than what it is. Names and other text fields reject them.
+CONTROL_CHARACTERS = r"\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",

@@ -6,12 +6,14 @@ import re
 import threading
 import uuid
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import event, func, insert, select, text
 
-from phones_service.accounts import AccountError, AccountRepository
+from phones_service.accounts import _CREATE_CLIENT_LOCK, AccountError, AccountRepository
 from phones_service.extensions import db
 from phones_service.models import Client
 
+from .backends import BACKEND
 from .conftest import authorized_client
 
 KEY = re.compile(r"^  (phk_[A-Za-z0-9]{8}_\S{43})$", re.MULTILINE)
@@ -111,6 +113,46 @@ def test_clients_create_repeated_name_fails(runner):
     assert listed.output.count("Acme Calls") == 1
 
 
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("x" * 121, "1 to 120 characters"),
+        ("Two\nLines", "control or text-direction"),
+        ("Tab\there", "control or text-direction"),
+        ("Acme \u202eslaC", "control or text-direction"),
+        ("Acme\u2028Calls", "control or text-direction"),
+        ("b1a20fda-122e-4afd-8dd3-84b3ee188728", "read it as a uuid"),
+        ("B1A20FDA122E4AFD8DD384B3EE188728", "read it as a uuid"),
+        ("{b1a20fda-122e-4afd-8dd3-84b3ee188728}", "read it as a uuid"),
+        ("urn:uuid:b1a20fda-122e-4afd-8dd3-84b3ee188728", "read it as a uuid"),
+    ],
+)
+def test_clients_create_invalid_name_fails(runner, name, reason):
+    result = runner.invoke(args=["clients", "create", name])
+    listed = runner.invoke(args=["clients", "list"])
+
+    assert result.exit_code == 1
+    assert reason in result.output
+    assert "phk_" not in result.output
+    assert "created" not in listed.output
+    assert len(listed.output.splitlines()) == 1  # the default client only
+
+
+def test_clients_create_normalizes_name(runner):
+    composed = "Caf\u00e9"
+    decomposed = "Cafe\u0301"
+    created = runner.invoke(args=["clients", "create", decomposed])
+    again = runner.invoke(args=["clients", "create", composed])
+    keys = runner.invoke(args=["keys", "list", decomposed])
+
+    assert created.exit_code == 0
+    assert f"({composed}) created" in created.output
+    assert again.exit_code == 1
+    assert "already exists" in again.output
+    assert keys.exit_code == 0
+    assert keys.output.count("phk_") == 1
+
+
 def test_concurrent_client_creation_keeps_names_unique(app):
     threads = 6
     start = threading.Barrier(threads)
@@ -141,7 +183,7 @@ def test_clients_create_empty_name_fails(runner):
     result = runner.invoke(args=["clients", "create", "  "])
 
     assert result.exit_code == 1
-    assert "NAME must be 1 to 120 characters" in result.output
+    assert "a client name must be 1 to 120 characters" in result.output
 
 
 def test_bootstrap_prints_key_once(app, anonymous):
@@ -165,3 +207,54 @@ def test_keys_revoke_accepts_whole_key(app, runner):
     assert f"Revoked {key[:12]}" in result.output
     assert key[13:] not in result.output
     assert authorized_client(app, key).get("/api/phones").status_code == 401
+
+
+def test_creation_after_lock_wait_rejects_name(app):
+    if BACKEND != "postgresql":
+        pytest.skip("tests PostgreSQL's locks and isolation, in the PostgreSQL run")
+
+    def repeatable_read(connection, _record) -> None:
+        # A database whose default is repeatable read, where a transaction's
+        # snapshot would date from before the lock wait.
+        connection.execute(
+            "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL REPEATABLE READ"
+        )
+        connection.commit()
+
+    outcomes: list[str] = []
+
+    def create() -> None:
+        with app.app_context():
+            try:
+                AccountRepository(db.session).create_client("Held")
+                outcomes.append("created")
+            except AccountError:
+                outcomes.append("rejected")
+
+    with app.app_context():
+        engine = db.engine
+        engine.dispose()
+        event.listen(engine, "connect", repeatable_read)
+        creator = threading.Thread(target=create)
+        try:
+            with engine.connect() as holder:
+                holder.execute(select(func.pg_advisory_xact_lock(_CREATE_CLIENT_LOCK)))
+                holder.execute(insert(Client).values(name="Held", uuid=uuid.uuid4()))
+                creator.start()
+                waiting = text(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                )
+                for _ in range(200):
+                    if holder.execute(waiting).scalar() == 1:
+                        break
+                    threading.Event().wait(0.05)
+                holder.commit()
+            creator.join(timeout=10)
+        finally:
+            event.remove(engine, "connect", repeatable_read)
+            engine.dispose()
+
+    assert outcomes == ["rejected"]
+    with app.app_context():
+        named = db.session.scalars(select(Client).where(Client.name == "Held")).all()
+    assert len(named) == 1

@@ -12,6 +12,7 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate
 
+from ..models import CONTROL_CHARACTERS
 from ..numbers import PhoneNumberError, normalize_region
 from .documents import MASK, format_timestamp
 from .repository import PageCursor
@@ -20,10 +21,6 @@ PARAMETERS_MAX_BYTES = 8 * 1024
 HOOKS_MAX_ITEMS = 20
 URL_MAX_LENGTH = 2048
 
-# Control characters, C1 controls, line and paragraph separators, and the
-# bidirectional overrides and isolates, which can make text display as
-# something other than what it is.
-CONTROL_CHARACTERS = r"\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
 _CONTROL_CHARACTERS = re.compile(f"[{CONTROL_CHARACTERS}]")
 CONTROL_MESSAGE = "Must not contain control or text-direction characters."
 # \Z, because $ also matches before a final newline.

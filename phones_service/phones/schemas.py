@@ -7,11 +7,16 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import ValidationError, fields, pre_load, validate, validates_schema
 
-from ..models import NAME_MAX_LENGTH, PHONE_STATUSES, PHONE_TYPES, SIP_PROTOCOLS
+from ..models import (
+    CONTROL_CHARACTERS,
+    NAME_MAX_LENGTH,
+    PHONE_STATUSES,
+    PHONE_TYPES,
+    SIP_PROTOCOLS,
+)
 from ..numbers import PhoneNumberError, parse_number
 from .documents import phone_json
 from .fields import (
-    CONTROL_CHARACTERS,
     CONTROL_MESSAGE,
     PARAMETERS_MAX_BYTES,
     CountryCode,
