@@ -211,10 +211,7 @@ class AccountRepository:
             # Two concurrent creations would both pass the check below. Under
             # read committed, whatever the database's default, the check
             # finds a client committed while this transaction waited.
-            self.session.commit()
-            self.session.connection(
-                execution_options={**WRITE_TRANSACTION, "isolation_level": "READ COMMITTED"}
-            )
+            self._begin_write(isolation_level="READ COMMITTED")
             self.session.execute(select(func.pg_advisory_xact_lock(_CREATE_CLIENT_LOCK)))
         else:
             self._begin_write()
@@ -366,8 +363,11 @@ class AccountRepository:
         )
         self.session.commit()
 
-    def _begin_write(self) -> None:
+    def _begin_write(self, isolation_level: str | None = None) -> None:
         # Ends any read transaction without expiring loaded objects, so
         # that the next one can start as a write transaction.
         self.session.commit()
-        self.session.connection(execution_options=WRITE_TRANSACTION)
+        options: dict[str, Any] = dict(WRITE_TRANSACTION)
+        if isolation_level is not None:
+            options["isolation_level"] = isolation_level
+        self.session.connection(execution_options=options)

@@ -48,7 +48,7 @@ _MESSAGES = {
 
 
 DATABASE_UNAVAILABLE_MESSAGE = (
-    "The database is unavailable; retry in a few seconds. The service "
+    "The database is unavailable. Retry in a few seconds. The service "
     "logged the details."
 )
 

@@ -100,7 +100,7 @@ def _int(value: int) -> ColumnElement[Any]:
 
 
 def _join(*parts: Any) -> ColumnElement[Any]:
-    """Concatenate SQL text with ||; a str part is a constant, joined to its neighbours."""
+    """Concatenate SQL text with ||. A str part is a constant, merged with a str beside it."""
     merged: list[Any] = []
     for part in parts:
         if isinstance(part, str) and merged and isinstance(merged[-1], str):

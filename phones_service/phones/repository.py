@@ -113,21 +113,18 @@ class PhoneDocument:
 class PhonePage:
     """One page of phones in their API form (`phone_json`).
 
-    The phones come as objects, or where the database built them as one
-    JSON array in `phones_json`, which `phones` reads on first use.
+    The database builds the phones as one JSON array in `phones_json`,
+    which `phones` reads on first use.
     """
 
     total: int
+    phones_json: str
     # Where the next page starts, or None if this page is the last.
     next: PageCursor | None = None
-    documents: list[dict[str, Any]] | None = None
-    phones_json: str | None = None
 
     @functools.cached_property
     def phones(self) -> list[dict[str, Any]]:
-        if self.documents is not None:
-            return self.documents
-        return load_json(self.phones_json or "[]")
+        return load_json(self.phones_json)
 
 
 # Statements and conditions are built once, here: building them anew costs
@@ -157,8 +154,8 @@ _NEWEST_FIRST = (Phone.created_at.desc(), Phone.uuid.desc())
 _THE_PHONE = Phone.uuid == bindparam("phone_uuid", type_=Phone.uuid.type)
 _GET_ROW = _PHONE_ROWS.where(_OF_CLIENT, _THE_PHONE)
 # The database builds the phone's JSON text, prefixed with the `updatedAt`
-# that its ETag needs, in one column: the sqlite3 module releases the GIL
-# for each column it reads.
+# that its ETag needs, in one column, because the sqlite3 module releases
+# the GIL for each column it reads.
 _GET_DOCUMENT = {
     "sqlite": select(
         sqlite_timestamp(Phone.updated_at).concat(sqlite_document())
@@ -533,15 +530,16 @@ class PhoneRepository:
         """
         params = {**self._params(), "phone_uuid": phone_uuid.hex}
         reader = sqlite_reader()
-        postgresql = postgresql_reader() if reader is None else None
-        found = None
         if reader is not None:
             found = sqlite_statement(_GET_DOCUMENT["sqlite"]).first(reader, params)
-        elif postgresql is not None:
+        elif (postgresql := postgresql_reader()) is not None:
             found = postgresql.first(_GET_DOCUMENT["postgresql"], params)
-        if reader is not None or postgresql is not None:
-            return None if found is None else _phone_document(phone_uuid, found[0])
+        else:
+            return self._built_document(phone_uuid)
+        return None if found is None else _phone_document(phone_uuid, found[0])
 
+    def _built_document(self, phone_uuid: uuid.UUID) -> PhoneDocument | None:
+        """Return the phone's API form as `phone_json` builds it, or None if not found."""
         row = self.get(phone_uuid)
         if row is None:
             return None
